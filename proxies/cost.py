@@ -1,0 +1,63 @@
+"""Cost proxies: parameter count and FLOPs in NAS-Bench-201's convention.
+
+NB201's FLOPs (Dong & Yang, ICLR 2020, ``get_model_infos``) are multiply-accumulates of Conv2d and
+Linear layers per image, in millions, with bias additions counted (one per output element); BN,
+ReLU, pooling and additions are not counted. ``torch.utils.flop_counter`` reports 2 x MACs and no
+bias, so NB201 MFLOPs = torch FLOPs / 2 + bias elements (tested as an independent route).
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn as nn
+
+from proxies.base import ProxyContext
+
+
+def count_params(model: nn.Module) -> int:
+    """Number of parameters (weights, biases and BN affine parameters)."""
+    return sum(p.numel() for p in model.parameters())
+
+
+def count_macs(model: nn.Module, input_shape: tuple[int, ...]) -> int:
+    """Conv2d + Linear multiply-accumulates (biases included) for one input of ``input_shape[1:]``."""
+    total = 0
+
+    def conv_hook(m: nn.Conv2d, inputs: tuple[torch.Tensor, ...], out: torch.Tensor) -> None:
+        nonlocal total
+        positions = out.numel() // out.shape[1]
+        per_position = m.in_channels // m.groups * m.out_channels * m.kernel_size[0] * m.kernel_size[1]
+        total += positions * per_position + (out.numel() if m.bias is not None else 0)
+
+    def linear_hook(m: nn.Linear, inputs: tuple[torch.Tensor, ...], out: torch.Tensor) -> None:
+        nonlocal total
+        rows = out.numel() // m.out_features
+        total += rows * m.in_features * m.out_features + (out.numel() if m.bias is not None else 0)
+
+    handles = []
+    for m in model.modules():
+        if isinstance(m, nn.Conv2d):
+            handles.append(m.register_forward_hook(conv_hook))
+        elif isinstance(m, nn.Linear):
+            handles.append(m.register_forward_hook(linear_hook))
+    was_training = model.training
+    try:
+        model.eval()
+        param = next(model.parameters())
+        with torch.no_grad():
+            model(torch.zeros((1, *input_shape[1:]), dtype=param.dtype, device=param.device))
+    finally:
+        model.train(was_training)
+        for h in handles:
+            h.remove()
+    return total
+
+
+def params(ctx: ProxyContext) -> float:
+    """Parameters of the built network, in millions (NB201's "params (MB)")."""
+    return count_params(ctx.fresh_model()) / 1e6
+
+
+def flops(ctx: ProxyContext) -> float:
+    """Multiply-accumulates per image at the protocol's resolution, in millions (NB201's MFLOPs)."""
+    return count_macs(ctx.fresh_model(), ctx.input_shape(1)) / 1e6

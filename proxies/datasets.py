@@ -1,0 +1,170 @@
+"""Image data sets with fixed, recorded train/val/test splits.
+
+* ``mnist5k`` (embedded default): 5,000 real MNIST digits shipped in the package
+  (``proxies/_data/mnist5k.npz``, provenance in ``LICENSE-mnist5k.md``), split 3,000/1,000/1,000.
+* ``cifar10``, ``cifar100``, ``imagenet16-120``: loaded through Hugging Face ``datasets`` from a local
+  path (``save_to_disk`` folders or Parquet files with the hub's schema: an image column and a label
+  column). The val split is a fixed seed-0 10% of the train split; test is the set's test split.
+
+Images are kept as uint8 NCHW tensors; :func:`batch` normalises, resizes and casts on the way out.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from spaces.registry import Registry
+
+SPLITS = ("train", "val", "test")
+
+
+@dataclass(frozen=True)
+class ImageData:
+    """One split of a data set: uint8 images (N, C, H, W), int64 labels and normalisation stats."""
+
+    images: torch.Tensor
+    labels: torch.Tensor
+    mean: tuple[float, ...]
+    std: tuple[float, ...]
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+
+@dataclass(frozen=True)
+class HFSource:
+    """Where and how to read a data set with HF ``datasets``."""
+
+    env_var: str
+    image_column: str
+    label_column: str
+    val_fraction: float = 0.1
+
+
+DATASETS: Registry[Callable[[str], ImageData]] = Registry("dataset", entry_point_group="archbench.datasets")
+HF_SOURCES = {
+    "cifar10": HFSource("ARCHBENCH_CIFAR10", "img", "label"),
+    "cifar100": HFSource("ARCHBENCH_CIFAR100", "img", "fine_label"),
+    "imagenet16-120": HFSource("ARCHBENCH_IMAGENET16_120", "image", "label"),
+}
+
+
+def _stats(images: torch.Tensor) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    x = images.double() / 255.0
+    return tuple(x.mean(dim=(0, 2, 3)).tolist()), tuple(x.std(dim=(0, 2, 3)).tolist())
+
+
+@lru_cache(maxsize=4)
+def _mnist5k_arrays() -> dict[str, np.ndarray]:
+    ref = resources.files("proxies") / "_data" / "mnist5k.npz"
+    with ref.open("rb") as f, np.load(f, allow_pickle=False) as npz:
+        return {k: npz[k] for k in ("images", "labels", "split")}
+
+
+def load_mnist5k(split: str) -> ImageData:
+    """The embedded 5,000-digit MNIST sample; normalisation stats come from its train split."""
+    _check_split(split)
+    arrays = _mnist5k_arrays()
+    images = torch.from_numpy(arrays["images"]).unsqueeze(1)
+    labels = torch.from_numpy(arrays["labels"].astype(np.int64))
+    which = torch.from_numpy(arrays["split"] == SPLITS.index(split))
+    mean, std = _stats(images[torch.from_numpy(arrays["split"] == 0)])
+    return ImageData(images[which].contiguous(), labels[which].contiguous(), mean, std)
+
+
+def _check_split(split: str) -> None:
+    if split not in SPLITS:
+        raise ValueError(f"unknown split {split!r} (valid: {', '.join(SPLITS)})")
+
+
+def _read_hf(path: Path, hf_split: str):  # -> datasets.Dataset
+    import datasets
+
+    if (path / "dataset_dict.json").exists():
+        return datasets.load_from_disk(str(path))[hf_split]
+    if (path / "dataset_info.json").exists() or (path / "state.json").exists():
+        return datasets.load_from_disk(str(path))
+    files = sorted(path.glob(f"{hf_split}*.parquet")) + sorted(path.glob(f"*/{hf_split}*.parquet"))
+    if not files:
+        raise FileNotFoundError(f"no HF dataset folder or {hf_split}*.parquet files under {path}")
+    return datasets.load_dataset("parquet", data_files=[str(f) for f in files], split="train")
+
+
+def load_hf_images(path: str | os.PathLike, split: str, source: HFSource) -> ImageData:
+    """Read one split of an image-classification set from a local HF ``datasets`` folder or Parquet files."""
+    _check_split(split)
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"data set path {path} does not exist")
+    ds = _read_hf(path, "test" if split == "test" else "train")
+    for column in (source.image_column, source.label_column):
+        if column not in ds.column_names:
+            raise ValueError(f"{path}: column {column!r} missing (columns: {', '.join(ds.column_names)})")
+    images = torch.from_numpy(
+        np.stack([np.asarray(im.convert("RGB"), dtype=np.uint8) for im in ds[source.image_column]])
+    ).permute(0, 3, 1, 2)
+    labels = torch.tensor(ds[source.label_column], dtype=torch.int64)
+    if split != "test":
+        order = torch.from_numpy(np.random.default_rng(0).permutation(len(labels)))
+        n_val = round(source.val_fraction * len(labels))
+        keep = order[:n_val] if split == "val" else order[n_val:]
+        images, labels = images[keep], labels[keep]
+    mean, std = _stats(images)
+    return ImageData(images.contiguous(), labels, mean, std)
+
+
+def _hf_loader(name: str) -> Callable[[str], ImageData]:
+    source = HF_SOURCES[name]
+
+    def load(split: str) -> ImageData:
+        path = os.environ.get(source.env_var)
+        if not path:
+            raise FileNotFoundError(
+                f"data set {name!r} is not embedded: set {source.env_var} to a local HF datasets folder"
+            )
+        return load_hf_images(path, split, source)
+
+    load.__doc__ = f"Load {name} from the local path in ${source.env_var}."
+    return load
+
+
+DATASETS.register("mnist5k", load_mnist5k)
+for _name in HF_SOURCES:
+    DATASETS.register(_name, _hf_loader(_name))
+
+
+@lru_cache(maxsize=8)
+def load(dataset: str, split: str) -> ImageData:
+    """One split of a registered data set (cached per process)."""
+    return DATASETS.get(dataset)(split)
+
+
+def prepare(data: ImageData, index: torch.Tensor, resolution: int, dtype: torch.dtype) -> torch.Tensor:
+    """Images ``index`` of ``data`` as normalised float tensors at ``resolution`` pixels."""
+    x = data.images[index].to(torch.float32) / 255.0
+    mean = torch.tensor(data.mean, dtype=torch.float32).view(1, -1, 1, 1)
+    std = torch.tensor(data.std, dtype=torch.float32).view(1, -1, 1, 1)
+    x = (x - mean) / std
+    if x.shape[-1] != resolution or x.shape[-2] != resolution:
+        x = F.interpolate(x, size=(resolution, resolution), mode="bilinear", antialias=True, align_corners=False)
+    return x.to(dtype)
+
+
+def batch(
+    dataset: str, batch_size: int, seed: int, resolution: int, dtype: torch.dtype = torch.float32, split: str = "train"
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """A seeded random batch ``(inputs, labels)`` drawn without replacement from ``split``."""
+    data = load(dataset, split)
+    if batch_size > len(data):
+        raise ValueError(f"batch size {batch_size} exceeds the {len(data)} images of {dataset}/{split}")
+    index = torch.from_numpy(np.random.default_rng(seed).choice(len(data), size=batch_size, replace=False))
+    return prepare(data, index, resolution, dtype), data.labels[index]

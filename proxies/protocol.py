@@ -1,0 +1,114 @@
+"""`Protocol`: everything that defines *what* a proxy measures, hashed to ``protocol_hash``.
+
+Seed, device, threads and library versions are recorded beside each score, not hashed, so seeds
+can be aggregated and a library upgrade does not orphan a table. The hash is SHA-256 of the
+canonical JSON (sorted keys, no whitespace) of :meth:`Protocol.to_dict`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+DTYPES = ("float32", "float64", "bfloat16")
+BN_MODES = ("train", "eval")
+INPUTS = ("data", "gaussian")
+
+
+def canonical_json(obj: Any) -> str:
+    """Canonical JSON: sorted keys, compact separators, no NaN."""
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), allow_nan=False)
+
+
+def sha256_of(obj: Any) -> str:
+    """SHA-256 hex digest of ``obj``'s canonical JSON."""
+    return hashlib.sha256(canonical_json(obj).encode()).hexdigest()
+
+
+def _frozen_items(mapping: Mapping[str, Any] | None) -> tuple[tuple[str, Any], ...]:
+    return tuple(sorted((mapping or {}).items()))
+
+
+@dataclass(frozen=True)
+class Protocol:
+    """The fixed, recorded conditions of a zero-cost proxy evaluation.
+
+    Args:
+        task: registered task name (classes, channels, native resolution, data set).
+        batch_size: images per proxy batch (batches come from the ``train`` split only).
+        resolution: input side in pixels; None means the task's native resolution.
+        dtype: parameter and input dtype.
+        init: weight-init scheme (see ``proxies.init.INITS``).
+        bn_mode: BatchNorm in ``train`` (batch statistics) or ``eval`` (running statistics) mode.
+        input: ``data`` (a real batch) or ``gaussian`` (N(0,1) noise of the same shape).
+        loss: the loss used by gradient proxies.
+        build: network build options passed to the space (e.g. ``{"C": 16, "N": 5}``).
+        params: per-proxy hyper-parameters, ``{proxy: {name: value}}``.
+    """
+
+    task: str = "mnist5k"
+    batch_size: int = 64
+    resolution: int | None = None
+    dtype: str = "float32"
+    init: str = "default"
+    bn_mode: str = "train"
+    input: str = "data"
+    loss: str = "cross_entropy"
+    split: str = "train"
+    build: tuple[tuple[str, Any], ...] = field(default=())
+    params: tuple[tuple[str, Any], ...] = field(default=())
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "build", _frozen_items(dict(self.build)))
+        object.__setattr__(
+            self, "params", tuple(sorted((k, _frozen_items(dict(v))) for k, v in dict(self.params).items()))
+        )
+        if not isinstance(self.batch_size, int) or self.batch_size < 1:
+            raise ValueError(f"protocol batch_size must be a positive integer, got {self.batch_size!r}")
+        if self.resolution is not None and (not isinstance(self.resolution, int) or self.resolution < 4):
+            raise ValueError(f"protocol resolution must be an integer >= 4 or None, got {self.resolution!r}")
+        for name, value, allowed in (
+            ("dtype", self.dtype, DTYPES),
+            ("bn_mode", self.bn_mode, BN_MODES),
+            ("input", self.input, INPUTS),
+            ("loss", self.loss, ("cross_entropy",)),
+        ):
+            if value not in allowed:
+                raise ValueError(f"protocol {name} {value!r} is not one of {', '.join(allowed)}")
+        if self.split != "train":
+            raise ValueError(f"proxy batches come from the train split only, got split {self.split!r}")
+
+    def build_options(self) -> dict[str, Any]:
+        """The network build options as a dict."""
+        return dict(self.build)
+
+    def proxy_params(self, proxy: str) -> dict[str, Any]:
+        """Hyper-parameters recorded for ``proxy``."""
+        return dict(dict(self.params).get(proxy, ()))
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-JSON form (the hashed content)."""
+        out = asdict(self)
+        out["build"] = dict(self.build)
+        out["params"] = {k: dict(v) for k, v in self.params}
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Protocol:
+        """Inverse of :meth:`to_dict`; unknown keys are an error."""
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ValueError(f"unknown protocol fields {unknown} (valid: {sorted(known)})")
+        data = dict(data)
+        data["build"] = tuple(dict(data.get("build", {})).items())
+        data["params"] = tuple(dict(data.get("params", {})).items())
+        return cls(**data)
+
+    @property
+    def hash(self) -> str:
+        """``protocol_hash``: SHA-256 of the canonical JSON of :meth:`to_dict`."""
+        return sha256_of(self.to_dict())

@@ -1,0 +1,98 @@
+"""Generic cell (DAG) canonicaliser for cell-based search spaces.
+
+A cell is a DAG over nodes ``0..n-1``: node 0 is the input, node ``n-1`` the output, every edge
+``i -> j`` (``i < j``) carries one operation and a node sums its incoming edges. Two cells are
+equivalent when they compute the same expression under these rules (NAS-Bench-201's, Dong & Yang,
+ICLR 2020, ``CellStructure.to_unique_str(consider_zero=True)``):
+
+* node expressions are built recursively from the input token ``0``;
+* an edge with an identity op passes its input expression through unchanged;
+* an edge with a zero op, or whose input expression is the zero token ``#``, gives ``#``;
+* any other edge gives ``(<input>)@<op>``;
+* a node's terms are sorted (addition commutes) and joined with ``+``;
+* no further algebra (``x + 0`` is not simplified to ``x``).
+
+The canonicaliser is parameterised by which ops are identities and which are zeros, so it serves any
+cell space of this shape, not only NB201.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+ZERO = "#"
+INPUT = "0"
+
+
+@dataclass(frozen=True)
+class CellSpec:
+    """The shape of a cell space: node count, edge order, op set and the special ops."""
+
+    num_nodes: int
+    edges: tuple[tuple[int, int], ...]
+    ops: tuple[str, ...]
+    identity_ops: frozenset[str] = frozenset()
+    zero_ops: frozenset[str] = frozenset()
+
+    def __post_init__(self) -> None:
+        if self.num_nodes < 2:
+            raise ValueError("a cell needs at least an input and an output node")
+        for src, dst in self.edges:
+            if not 0 <= src < dst < self.num_nodes:
+                raise ValueError(f"edge {src}->{dst} is not forward within {self.num_nodes} nodes")
+        unknown = (self.identity_ops | self.zero_ops) - set(self.ops)
+        if unknown:
+            raise ValueError(f"special ops {sorted(unknown)} are not in the op set")
+
+    @classmethod
+    def complete(
+        cls,
+        num_nodes: int,
+        ops: Sequence[str],
+        identity_ops: Sequence[str] = (),
+        zero_ops: Sequence[str] = (),
+    ) -> CellSpec:
+        """A fully connected cell whose edges are ordered by destination, then source (NB201 order)."""
+        edges = tuple((i, j) for j in range(1, num_nodes) for i in range(j))
+        return cls(num_nodes, edges, tuple(ops), frozenset(identity_ops), frozenset(zero_ops))
+
+    def _check_ops(self, ops: Sequence[str]) -> None:
+        if len(ops) != len(self.edges):
+            raise ValueError(f"expected {len(self.edges)} edge ops, got {len(ops)}")
+        for pos, op in enumerate(ops):
+            if op not in self.ops:
+                raise ValueError(f"edge {pos} has unknown op {op!r} (valid: {', '.join(self.ops)})")
+
+    def node_expressions(self, ops: Sequence[str]) -> list[str]:
+        """The canonical expression of every node, input node first."""
+        self._check_ops(ops)
+        incoming: list[list[tuple[int, str]]] = [[] for _ in range(self.num_nodes)]
+        for (src, dst), op in zip(self.edges, ops):
+            incoming[dst].append((src, op))
+        nodes = [INPUT]
+        for dst in range(1, self.num_nodes):
+            terms = []
+            for src, op in incoming[dst]:
+                if op in self.zero_ops or nodes[src] == ZERO:
+                    terms.append(ZERO)
+                elif op in self.identity_ops:
+                    terms.append(nodes[src])
+                else:
+                    terms.append(f"({nodes[src]})@{op}")
+            nodes.append("+".join(sorted(terms)) if terms else ZERO)
+        return nodes
+
+    def canonical_form(self, ops: Sequence[str]) -> str:
+        """The output node's canonical expression: equal exactly for equivalent cells."""
+        return self.node_expressions(ops)[-1]
+
+    def is_degenerate(self, ops: Sequence[str]) -> bool:
+        """True when no path from the input to the output avoids a zero op (output ignores input)."""
+        self._check_ops(ops)
+        reach = [False] * self.num_nodes
+        reach[0] = True
+        for (src, dst), op in sorted(zip(self.edges, ops), key=lambda e: e[0][1]):
+            if reach[src] and op not in self.zero_ops:
+                reach[dst] = True
+        return not reach[-1]

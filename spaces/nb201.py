@@ -1,0 +1,173 @@
+"""NAS-Bench-201 cell space (Dong & Yang, "NAS-Bench-201: Extending the Scope of Reproducible NAS", ICLR 2020).
+
+A 4-node cell with 6 edges, each one of 5 ops: 5^6 = 15,625 cells in 6,466 equivalence classes under
+the published isomorphism rules. The string format is the published one,
+``|op~0|+|op~0|op~1|+|op~0|op~1|op~2|``; the official index order ships as package data (it is not
+derivable from the strings).
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import re
+from collections.abc import Iterator
+from functools import cached_property
+from importlib import resources
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from spaces.base import Architecture, SearchSpace, SpaceCard, Task, make_arch_id
+from spaces.cell import CellSpec
+from spaces.tasks import get_task
+
+if TYPE_CHECKING:
+    import torch.nn as nn
+
+OPS = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
+CELL = CellSpec.complete(4, OPS, identity_ops=("skip_connect",), zero_ops=("none",))
+_NODE = re.compile(r"^\|(?:[a-z0-9_]+~\d+\|)+$")
+
+
+class NB201Space(SearchSpace):
+    """The NAS-Bench-201 / NATS-Bench topology space with its published index."""
+
+    name = "nb201"
+    version = "1.0"
+    card = SpaceCard(
+        num_archs=15625,
+        num_unique=6466,
+        ops=OPS,
+        encoding="6 edge ops in order (0,1),(0,2),(1,2),(0,3),(1,3),(2,3)",
+        paper="Dong & Yang, NAS-Bench-201, ICLR 2020 (arXiv:2001.00326)",
+    )
+    cell = CELL
+
+    # ---- strings -------------------------------------------------------------------------------
+    def ops_of(self, arch: Architecture) -> tuple[str, ...]:
+        """The 6 edge ops of ``arch`` in the published edge order."""
+        self._check(arch)
+        return self._parse_ops(arch.string)
+
+    @staticmethod
+    def format(ops: tuple[str, ...] | list[str]) -> str:
+        """The published string of 6 edge ops."""
+        a, b, c, d, e, f = ops
+        return f"|{a}~0|+|{b}~0|{c}~1|+|{d}~0|{e}~1|{f}~2|"
+
+    def _parse_ops(self, text: str) -> tuple[str, ...]:
+        if not isinstance(text, str):
+            raise ValueError(f"NB201 architecture must be a string, got {type(text).__name__}")
+        groups = text.strip().split("+")
+        if len(groups) != 3:
+            raise ValueError(f"malformed NB201 string {text!r}: expected 3 node groups joined by '+'")
+        ops: list[str] = []
+        for node, group in enumerate(groups, start=1):
+            if not _NODE.match(group):
+                raise ValueError(f"malformed NB201 string {text!r}: node {node} group {group!r}")
+            by_input: dict[int, str] = {}
+            for item in group.strip("|").split("|"):
+                op, _, src = item.partition("~")
+                if op not in OPS:
+                    raise ValueError(f"unknown op {op!r} in NB201 string {text!r} (valid: {', '.join(OPS)})")
+                if int(src) >= node or int(src) in by_input:
+                    raise ValueError(f"malformed NB201 string {text!r}: node {node} has a bad input {item!r}")
+                by_input[int(src)] = op
+            if sorted(by_input) != list(range(node)):
+                raise ValueError(f"malformed NB201 string {text!r}: node {node} needs inputs 0..{node - 1}")
+            ops.extend(by_input[i] for i in range(node))
+        return tuple(ops)
+
+    def from_ops(self, ops: tuple[str, ...] | list[str]) -> Architecture:
+        """The architecture with these 6 edge ops."""
+        ops = tuple(ops)
+        canonical_form = CELL.canonical_form(ops)
+        return Architecture(self.name, self.format(ops), make_arch_id(self.name, self.version, canonical_form))
+
+    def parse(self, text: str) -> Architecture:
+        """Parse a published NB201 string (inputs within a node may come in any order)."""
+        return self.from_ops(self._parse_ops(text))
+
+    # ---- enumeration and the published index ---------------------------------------------------
+    @cached_property
+    def _published(self) -> list[str]:
+        ref = resources.files("spaces") / "_data" / "nb201_index.csv.gz"
+        with ref.open("rb") as raw, gzip.open(raw, "rt") as f:
+            rows = list(csv.DictReader(f))
+        return [r["arch_str"] for r in sorted(rows, key=lambda r: int(r["nb201_index"]))]
+
+    @cached_property
+    def _index_of(self) -> dict[str, int]:
+        return {s: i for i, s in enumerate(self._published)}
+
+    @cached_property
+    def _representatives(self) -> dict[str, int]:
+        """arch_id -> lowest published index in its class."""
+        reps: dict[str, int] = {}
+        for i, s in enumerate(self._published):
+            reps.setdefault(self.parse(s).arch_id, i)
+        return reps
+
+    def enumerate(self) -> Iterator[Architecture]:
+        """All 15,625 cells in the official index order."""
+        return (self.parse(s) for s in self._published)
+
+    def index(self, arch: Architecture) -> int | None:
+        """The official NB201 / NATS-Bench topology index (0..15624)."""
+        self._check(arch)
+        return self._index_of.get(arch.string)
+
+    def from_index(self, index: int) -> Architecture:
+        """The cell at an official index."""
+        if not 0 <= int(index) < len(self._published):
+            raise ValueError(f"NB201 index {index} is out of range 0..{len(self._published) - 1}")
+        return self.parse(self._published[int(index)])
+
+    def representative(self, arch: Architecture) -> Architecture:
+        """The member of ``arch``'s class with the lowest published index."""
+        self._check(arch)
+        return self.from_index(self._representatives[arch.arch_id])
+
+    # ---- sampling and neighbourhoods -----------------------------------------------------------
+    def sample(self, rng: np.random.Generator) -> Architecture:
+        """A uniformly random cell."""
+        return self.from_ops([OPS[i] for i in rng.integers(0, len(OPS), size=len(CELL.edges))])
+
+    def neighbors(self, arch: Architecture) -> list[Architecture]:
+        """The 24 cells that differ from ``arch`` in exactly one edge op."""
+        ops = self.ops_of(arch)
+        return [
+            self.from_ops(ops[:pos] + (op,) + ops[pos + 1 :])
+            for pos in range(len(ops))
+            for op in OPS
+            if op != ops[pos]
+        ]
+
+    def mutate(self, arch: Architecture, rng: np.random.Generator) -> Architecture:
+        """Change one random edge to a different random op."""
+        ops = list(self.ops_of(arch))
+        pos = int(rng.integers(len(ops)))
+        ops[pos] = [op for op in OPS if op != ops[pos]][int(rng.integers(len(OPS) - 1))]
+        return self.from_ops(ops)
+
+    # ---- equivalence ---------------------------------------------------------------------------
+    def canonical(self, arch: Architecture) -> str:
+        """NB201's isomorphism key (``to_unique_str(consider_zero=True)``), computed from the cell."""
+        return CELL.canonical_form(self.ops_of(arch))
+
+    def is_degenerate(self, arch: Architecture) -> bool:
+        """True when every input->output path of the cell passes through ``none``."""
+        return CELL.is_degenerate(self.ops_of(arch))
+
+    # ---- networks ------------------------------------------------------------------------------
+    def build(self, arch: Architecture, task: Task | str, C: int = 16, N: int = 5, **options: Any) -> nn.Module:
+        """The NB201 network for ``task`` (default: the published C=16, N=5)."""
+        from spaces.nb201_net import NB201Network
+
+        if options:
+            raise TypeError(f"unknown build options for nb201: {sorted(options)} (valid: C, N)")
+        if C < 1 or N < 0:
+            raise ValueError(f"nb201 needs C >= 1 and N >= 0, got C={C}, N={N}")
+        task = get_task(task)
+        return NB201Network(CELL.edges, self.ops_of(arch), task.num_classes, C=C, N=N, in_channels=task.in_channels)

@@ -1,0 +1,22 @@
+"""Registered tasks: the output classes, input channels and resolution a network is built for."""
+
+from __future__ import annotations
+
+from spaces.base import Task
+from spaces.registry import Registry
+
+TASKS: Registry[Task] = Registry("task")
+
+for _task in (
+    Task("cifar10", num_classes=10, resolution=32, in_channels=3, dataset="cifar10"),
+    Task("cifar100", num_classes=100, resolution=32, in_channels=3, dataset="cifar100"),
+    Task("imagenet16-120", num_classes=120, resolution=16, in_channels=3, dataset="imagenet16-120"),
+    # The embedded default: 5,000 real MNIST digits shipped with the package (see proxies/datasets.py).
+    Task("mnist5k", num_classes=10, resolution=28, in_channels=1, dataset="mnist5k"),
+):
+    TASKS.register(_task.name, _task)
+
+
+def get_task(task: Task | str) -> Task:
+    """A :class:`Task` by name (or the task itself)."""
+    return task if isinstance(task, Task) else TASKS.get(task)
