@@ -155,12 +155,19 @@ def prepare(data: ImageData, index: torch.Tensor, resolution: int, dtype: torch.
     std = torch.tensor(data.std, dtype=torch.float32).view(1, -1, 1, 1)
     x = (x - mean) / std
     if x.shape[-1] != resolution or x.shape[-2] != resolution:
-        x = F.interpolate(x, size=(resolution, resolution), mode="bilinear", antialias=True, align_corners=False)
+        x = F.interpolate(
+            x, size=(resolution, resolution), mode="bilinear", antialias=True, align_corners=False
+        )
     return x.to(dtype)
 
 
 def batch(
-    dataset: str, batch_size: int, seed: int, resolution: int, dtype: torch.dtype = torch.float32, split: str = "train"
+    dataset: str,
+    batch_size: int,
+    seed: int,
+    resolution: int,
+    dtype: torch.dtype = torch.float32,
+    split: str = "train",
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """A seeded random batch ``(inputs, labels)`` drawn without replacement from ``split``."""
     data = load(dataset, split)

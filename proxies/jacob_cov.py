@@ -36,4 +36,6 @@ def jacob_cov_score(jacobians: np.ndarray, k: float = K) -> float:
 def jacob_cov(ctx: ProxyContext) -> float:
     """Jacobian covariance on the protocol's batch."""
     x, _ = ctx.batch()
-    return jacob_cov_score(jacobian_rows(ctx.fresh_model(), x), float(ctx.protocol.proxy_params("jacob_cov").get("k", K)))
+    return jacob_cov_score(
+        jacobian_rows(ctx.fresh_model(), x), float(ctx.protocol.proxy_params("jacob_cov").get("k", K))
+    )

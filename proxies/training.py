@@ -94,7 +94,9 @@ def evaluate(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, batch_siz
     correct = 0
     with torch.no_grad():
         for start in range(0, len(x), batch_size):
-            correct += int((model(x[start : start + batch_size]).argmax(1) == y[start : start + batch_size]).sum())
+            correct += int(
+                (model(x[start : start + batch_size]).argmax(1) == y[start : start + batch_size]).sum()
+            )
     return 100.0 * correct / len(x)
 
 

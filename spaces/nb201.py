@@ -83,7 +83,9 @@ class NB201Space(SearchSpace):
         """The architecture with these 6 edge ops."""
         ops = tuple(ops)
         canonical_form = CELL.canonical_form(ops)
-        return Architecture(self.name, self.format(ops), make_arch_id(self.name, self.version, canonical_form))
+        return Architecture(
+            self.name, self.format(ops), make_arch_id(self.name, self.version, canonical_form)
+        )
 
     def parse(self, text: str) -> Architecture:
         """Parse a published NB201 string (inputs within a node may come in any order)."""
@@ -138,7 +140,7 @@ class NB201Space(SearchSpace):
         """The 24 cells that differ from ``arch`` in exactly one edge op."""
         ops = self.ops_of(arch)
         return [
-            self.from_ops(ops[:pos] + (op,) + ops[pos + 1 :])
+            self.from_ops((*ops[:pos], op, *ops[pos + 1 :]))
             for pos in range(len(ops))
             for op in OPS
             if op != ops[pos]
@@ -161,7 +163,9 @@ class NB201Space(SearchSpace):
         return CELL.is_degenerate(self.ops_of(arch))
 
     # ---- networks ------------------------------------------------------------------------------
-    def build(self, arch: Architecture, task: Task | str, C: int = 16, N: int = 5, **options: Any) -> nn.Module:
+    def build(
+        self, arch: Architecture, task: Task | str, C: int = 16, N: int = 5, **options: Any
+    ) -> nn.Module:
         """The NB201 network for ``task`` (default: the published C=16, N=5)."""
         from spaces.nb201_net import NB201Network
 
@@ -170,4 +174,6 @@ class NB201Space(SearchSpace):
         if C < 1 or N < 0:
             raise ValueError(f"nb201 needs C >= 1 and N >= 0, got C={C}, N={N}")
         task = get_task(task)
-        return NB201Network(CELL.edges, self.ops_of(arch), task.num_classes, C=C, N=N, in_channels=task.in_channels)
+        return NB201Network(
+            CELL.edges, self.ops_of(arch), task.num_classes, C=C, N=N, in_channels=task.in_channels
+        )

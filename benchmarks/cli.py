@@ -1,0 +1,323 @@
+"""The ``archbench`` command: a thin argparse root whose subcommands come from entry points.
+
+Each package contributes its subcommands from its own ``cli.py`` through the entry-point group
+``archbench.commands`` (a callable taking the subparsers object), so the root never imports a higher
+layer. Heavy libraries are imported inside command bodies, so ``--help`` answers at once. Errors
+print one line naming the problem and exit with status 2; nothing half-written is left behind.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from importlib.metadata import entry_points
+from pathlib import Path
+
+_BUILTIN_COMMANDS = {
+    "spaces": "spaces.cli:register",
+    "proxies": "proxies.cli:register",
+    "build": "benchmarks.cli:register_build",
+    "query": "benchmarks.cli:register_query",
+    "demo": "benchmarks.cli:register_demo",
+}
+
+
+class CLIError(Exception):
+    """A user-facing error: printed as one line, exit status 2."""
+
+
+def _command_loaders() -> dict[str, str]:
+    found = {ep.name: ep.value for ep in entry_points(group="archbench.commands")}
+    return found or dict(_BUILTIN_COMMANDS)
+
+
+def _load(target: str):
+    import importlib
+
+    module, _, attr = target.partition(":")
+    return getattr(importlib.import_module(module), attr)
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc.args[0]) if isinstance(exc, KeyError) and exc.args else str(exc)
+    return " ".join(text.split()) or type(exc).__name__
+
+
+def make_parser() -> argparse.ArgumentParser:
+    """The root parser with every registered subcommand."""
+    from benchmarks.schema import archbench_version
+
+    parser = argparse.ArgumentParser(
+        prog="archbench",
+        description="NAS benchmark tables: search spaces, zero-cost proxies, reduced training, rank correlations.",
+    )
+    parser.add_argument("--version", action="version", version=f"archbench {archbench_version()}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for _name, target in sorted(_command_loaders().items()):
+        _load(target)(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``archbench`` console script."""
+    parser = make_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 0
+    from benchmarks.journal import JournalError
+    from benchmarks.store import TableError
+
+    try:
+        return int(args.func(args) or 0)
+    except (CLIError, ValueError, KeyError, TypeError, FileNotFoundError, TableError, JournalError) as exc:
+        print(f"archbench {args.command}: error: {_one_line(exc)}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"archbench {args.command}: interrupted; run the same command again to resume", file=sys.stderr)
+        return 130
+
+
+# ---- shared argument helpers ------------------------------------------------------------------------
+def int_list(text: str) -> tuple[int, ...]:
+    """Parse ``"0,1,2"`` into integers (argparse type)."""
+    try:
+        return tuple(int(v) for v in text.split(",") if v.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from None
+
+
+def name_list(text: str) -> tuple[str, ...]:
+    """Parse ``"a,b"`` into names (argparse type)."""
+    return tuple(v.strip() for v in text.split(",") if v.strip())
+
+
+def key_values(text: str) -> dict[str, int]:
+    """Parse ``"C=8,N=1"`` into integer build options (argparse type)."""
+    out = {}
+    for item in name_list(text):
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {item!r}")
+        try:
+            out[key.strip()] = int(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"build option {key!r} needs an integer, got {value!r}"
+            ) from None
+    return out
+
+
+# ---- archbench build ----------------------------------------------------------------------------------
+def register_build(sub: argparse._SubParsersAction) -> None:
+    """Add ``archbench build``."""
+    p = sub.add_parser("build", help="build a benchmark table (resumable)", description=_build_doc)
+    p.add_argument("--space", default="nb201", help="search space (default: nb201)")
+    p.add_argument("--task", default="mnist5k", help="task (default: mnist5k, the embedded data)")
+    which = p.add_mutually_exclusive_group(required=True)
+    which.add_argument(
+        "--sample", type=int, metavar="N", help="N architectures with distinct arch_ids, seeded"
+    )
+    which.add_argument(
+        "--archs", type=Path, metavar="FILE", help="file with one architecture string per line"
+    )
+    which.add_argument("--all-unique", action="store_true", help="one member of every equivalence class")
+    p.add_argument("--seed", type=int, default=0, help="sampling seed (default: 0)")
+    p.add_argument("--proxies", type=name_list, default=(), help="comma-separated proxies, e.g. synflow,snip")
+    p.add_argument("--proxy-seeds", type=int_list, default=(0,), help="seeds of the proxy runs (default: 0)")
+    p.add_argument("--batch-size", type=int, default=64, help="proxy batch size (default: 64)")
+    p.add_argument("--resolution", type=int, default=None, help="input resolution (default: the task's)")
+    p.add_argument("--init", default="default", help="weight init scheme (default: the space's own)")
+    p.add_argument("--bn-mode", default="train", choices=("train", "eval"), help="BatchNorm mode for proxies")
+    p.add_argument("--build-options", type=key_values, default={}, help="network options, e.g. C=8,N=1")
+    p.add_argument("--train-epochs", type=int, default=0, help="reduced-training epochs (0: no training)")
+    p.add_argument("--train-seeds", type=int_list, default=(0,), help="training seeds (default: 0)")
+    p.add_argument("--train-batch-size", type=int, default=128, help="training batch size (default: 128)")
+    p.add_argument("--workers", type=int, default=1, help="local worker processes (default: 1)")
+    p.add_argument(
+        "--threads", type=int, default=None, help="torch threads per worker (default: cores/workers)"
+    )
+    p.add_argument("--out", type=Path, required=True, help="output folder (journal.sqlite + table/)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=_build)
+
+
+_build_doc = (
+    "Build a table: proxies and/or reduced training over architectures of a space. Work is journaled in "
+    "OUT/journal.sqlite (rerun the same command to resume) and released to OUT/table (Parquet + manifest)."
+)
+
+
+def _archs_for(args: argparse.Namespace) -> tuple[str, ...]:
+    import numpy as np
+
+    import spaces
+
+    space = spaces.get(args.space)
+    if args.archs is not None:
+        if not args.archs.exists():
+            raise FileNotFoundError(f"architecture file {args.archs} does not exist")
+        lines = [
+            ln.strip() for ln in args.archs.read_text().splitlines() if ln.strip() and not ln.startswith("#")
+        ]
+        parsed = []
+        for number, line in enumerate(lines, start=1):
+            try:
+                parsed.append(space.parse(line).string)
+            except ValueError as exc:
+                raise CLIError(f"{args.archs}:{number}: {exc}") from None
+        return tuple(dict.fromkeys(parsed))
+    if args.all_unique:
+        return tuple({a.arch_id: space.representative(a).string for a in space.enumerate()}.values())
+    if args.sample < 1:
+        raise CLIError(f"--sample must be >= 1, got {args.sample}")
+    return tuple(a.string for a in sample_unique(space, args.sample, np.random.default_rng(args.seed)))
+
+
+def sample_unique(space, n: int, rng) -> list:
+    """``n`` uniformly sampled architectures with pairwise distinct ``arch_id``s."""
+    out: dict[str, object] = {}
+    limit = space.card.num_unique or space.size
+    if n > limit:
+        raise CLIError(f"cannot sample {n} distinct classes from {space.name} ({limit} exist)")
+    while len(out) < n:
+        arch = space.sample(rng)
+        out.setdefault(arch.arch_id, arch)
+    return list(out.values())
+
+
+def _build(args: argparse.Namespace) -> int:
+    from benchmarks.build import BuildSpec, build
+    from benchmarks.executors import LocalExecutor
+    from benchmarks.store import export
+    from proxies.protocol import Protocol
+    from proxies.training import Recipe
+
+    if not args.proxies and args.train_epochs <= 0:
+        raise CLIError("nothing to build: give --proxies and/or --train-epochs")
+    options = tuple(args.build_options.items())
+    spec = BuildSpec(
+        space=args.space,
+        task=args.task,
+        archs=_archs_for(args),
+        proxies=args.proxies,
+        protocol=Protocol(
+            task=args.task,
+            batch_size=args.batch_size,
+            resolution=args.resolution,
+            init=args.init,
+            bn_mode=args.bn_mode,
+            build=options,
+        )
+        if args.proxies
+        else None,
+        proxy_seeds=args.proxy_seeds,
+        recipe=Recipe(
+            task=args.task,
+            epochs=args.train_epochs,
+            batch_size=args.train_batch_size,
+            resolution=args.resolution,
+            build=options,
+        )
+        if args.train_epochs > 0
+        else None,
+        train_seeds=args.train_seeds if args.train_epochs > 0 else (),
+    )
+    result = build(
+        spec, args.out / "journal.sqlite", LocalExecutor(args.workers, args.threads), progress=not args.quiet
+    )
+    table = export(result.journal, args.out / "table", overwrite=True)
+    print(f"{result.ran} units run, {result.skipped} already done, {result.seconds:.1f} s; table: {table}")
+    return 0
+
+
+# ---- archbench query ----------------------------------------------------------------------------------
+def register_query(sub: argparse._SubParsersAction) -> None:
+    """Add ``archbench query``."""
+    p = sub.add_parser("query", help="look up records in a table", description="Query a table folder.")
+    p.add_argument("table", type=Path, help="table folder (with manifest.json)")
+    which = p.add_mutually_exclusive_group()
+    which.add_argument("--arch", help="architecture string")
+    which.add_argument("--index", type=int, help="published index")
+    which.add_argument("--arch-id", help="arch_id")
+    p.add_argument("--metric", type=name_list, default=None, help="only these metrics (comma-separated)")
+    p.add_argument("--task", default=None, help="only this task")
+    p.add_argument("--status", default=None, help="only rows with this status")
+    p.add_argument("--format", choices=("text", "csv", "json"), default="text", help="output format")
+    p.add_argument("--limit", type=int, default=50, help="rows to show in text format (default: 50)")
+    p.set_defaults(func=_query)
+
+
+def _query(args: argparse.Namespace) -> int:
+    from benchmarks.table import open_table
+
+    table = open_table(args.table)
+    conditions = {
+        "metric": list(args.metric) if args.metric else None,
+        "task": args.task,
+        "status": args.status,
+    }
+    if args.arch is None and args.index is None and args.arch_id is None:
+        if args.format == "text" and not any(conditions.values()):
+            counts = table.records.groupby(["task", "metric", "status"]).size()
+            print(f"{table}\n{counts.to_string()}")
+            return 0
+        frame = table.filter(**conditions)
+    else:
+        frame = table.lookup(args.arch, args.index, args.arch_id, **conditions)
+    columns = [
+        "arch",
+        "arch_id",
+        "task",
+        "metric",
+        "value",
+        "unit",
+        "fidelity",
+        "epoch",
+        "seed",
+        "status",
+        "message",
+    ]
+    if args.format == "csv":
+        frame.to_csv(sys.stdout, index=False)
+    elif args.format == "json":
+        print(frame.to_json(orient="records"))
+    else:
+        print(frame[columns].head(args.limit).to_string(index=False) if len(frame) else "(no records)")
+    return 0
+
+
+# ---- archbench demo -------------------------------------------------------------------------------------
+def register_demo(sub: argparse._SubParsersAction) -> None:
+    """Add ``archbench demo``."""
+    from benchmarks.demo import DemoConfig
+
+    d = DemoConfig()
+    p = sub.add_parser(
+        "demo",
+        help="end-to-end demo on the embedded data (offline, minutes)",
+        description="Sample NB201 cells, score proxies, reduced-train them with 2 seeds, "
+        "build the table and print proxy-vs-accuracy rank correlations with 95%% intervals.",
+    )
+    p.add_argument("--out", type=Path, default=Path("runs/demo"), help="output folder (default: runs/demo)")
+    p.add_argument("--archs", type=int, default=d.num_archs, help=f"unique cells (default: {d.num_archs})")
+    p.add_argument("--epochs", type=int, default=d.epochs, help=f"training epochs (default: {d.epochs})")
+    p.add_argument("--seeds", type=int_list, default=d.train_seeds, help="training seeds (default: 0,1)")
+    p.add_argument("--workers", type=int, default=d.workers, help=f"worker processes (default: {d.workers})")
+    p.add_argument("--seed", type=int, default=d.sample_seed, help="sampling seed (default: 0)")
+    p.set_defaults(func=_demo)
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from benchmarks.demo import DemoConfig, run_demo
+
+    config = DemoConfig(
+        num_archs=args.archs,
+        epochs=args.epochs,
+        train_seeds=args.seeds,
+        workers=args.workers,
+        sample_seed=args.seed,
+    )
+    run_demo(config, args.out)
+    return 0

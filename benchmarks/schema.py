@@ -1,0 +1,80 @@
+"""The record schema (long format, one measured value per row) and the architectures table."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from importlib.metadata import PackageNotFoundError, version
+
+import pyarrow as pa
+
+STATUSES = ("ok", "nan", "inf", "oom", "error", "unavailable")
+SCHEMA_VERSION = 1
+
+RECORD_SCHEMA = pa.schema(
+    [
+        ("space", pa.string()),
+        ("space_version", pa.string()),
+        ("arch_id", pa.string()),
+        ("arch", pa.string()),
+        ("task", pa.string()),
+        ("metric", pa.string()),
+        ("value", pa.float64()),
+        ("unit", pa.string()),
+        ("fidelity", pa.int32()),
+        ("epoch", pa.int32()),
+        ("seed", pa.int64()),
+        ("device", pa.string()),
+        ("protocol_hash", pa.string()),
+        ("seconds", pa.float64()),
+        ("status", pa.string()),
+        ("message", pa.string()),
+        ("archbench_version", pa.string()),
+        ("created_at", pa.string()),
+    ]
+)
+"""Columns of ``records.parquet``. ``value`` is null unless ``status`` is ``ok``; ``fidelity`` is the
+training budget in epochs (0 for zero-cost proxies), ``epoch`` the point on the curve (0 for proxies)."""
+
+ARCH_SCHEMA = pa.schema(
+    [
+        ("space", pa.string()),
+        ("space_version", pa.string()),
+        ("arch", pa.string()),
+        ("arch_id", pa.string()),
+        ("index", pa.int64()),
+        ("degenerate", pa.bool_()),
+    ]
+)
+"""Columns of ``architectures.parquet``: every architecture of the table with its published index."""
+
+RECORD_COLUMNS = tuple(RECORD_SCHEMA.names)
+ARCH_COLUMNS = tuple(ARCH_SCHEMA.names)
+
+
+def archbench_version() -> str:
+    """The installed archbench version."""
+    try:
+        return version("archbench")
+    except PackageNotFoundError:
+        return "0+unknown"
+
+
+def utc_now() -> str:
+    """Current UTC time as ISO-8601 with seconds."""
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def make_record(**fields: object) -> dict[str, object]:
+    """A record dict with every schema column; raises ValueError on a bad status or a value/status mismatch."""
+    unknown = set(fields) - set(RECORD_COLUMNS)
+    if unknown:
+        raise ValueError(f"unknown record fields {sorted(unknown)}")
+    record = {name: fields.get(name) for name in RECORD_COLUMNS}
+    record["message"] = record["message"] or ""
+    record["archbench_version"] = record["archbench_version"] or archbench_version()
+    record["created_at"] = record["created_at"] or utc_now()
+    if record["status"] not in STATUSES:
+        raise ValueError(f"record status {record['status']!r} is not one of {', '.join(STATUSES)}")
+    if (record["status"] == "ok") != (record["value"] is not None):
+        raise ValueError(f"record for {record['metric']!r}: value must be set exactly when status is ok")
+    return record

@@ -1,0 +1,76 @@
+"""``archbench spaces``: list spaces, show a space's card, parse or sample architectures."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add ``archbench spaces`` and its actions."""
+    p = sub.add_parser(
+        "spaces",
+        help="list search spaces, parse and sample architectures",
+        description="Search spaces: list them, show one, parse or sample architectures.",
+    )
+    actions = p.add_subparsers(dest="action", metavar="ACTION")
+    actions.add_parser("list", help="registered spaces (the default)").set_defaults(func=_list)
+    show = actions.add_parser("show", help="a space's card")
+    show.add_argument("space")
+    show.set_defaults(func=_show)
+    parse = actions.add_parser("parse", help="canonical string, arch_id, published index of an architecture")
+    parse.add_argument("space")
+    parse.add_argument("arch", help="architecture string, e.g. an NB201 '|op~0|+|op~0|op~1|+|...|' string")
+    parse.set_defaults(func=_parse)
+    sample = actions.add_parser("sample", help="sample architectures with a seed")
+    sample.add_argument("space")
+    sample.add_argument("-n", type=int, default=5, help="how many (default: 5)")
+    sample.add_argument("--seed", type=int, default=0, help="seed (default: 0)")
+    sample.set_defaults(func=_sample)
+    p.set_defaults(func=_list)
+
+
+def _list(args: argparse.Namespace) -> int:
+    import spaces
+
+    for name in spaces.list_spaces():
+        card = spaces.SPACES.get(name).card
+        print(f"{name:10s} {card.num_archs:>9,d} archs  {card.num_unique or '?':>6} unique  {card.paper}")
+    return 0
+
+
+def _show(args: argparse.Namespace) -> int:
+    import spaces
+
+    space = spaces.get(args.space)
+    card = space.card
+    print(
+        f"{space.name} (version {space.version})\n  archs: {card.num_archs:,}  unique: {card.num_unique}\n"
+        f"  ops: {', '.join(card.ops)}\n  encoding: {card.encoding}\n  paper: {card.paper}"
+    )
+    return 0
+
+
+def _parse(args: argparse.Namespace) -> int:
+    import spaces
+
+    space = spaces.get(args.space)
+    arch = space.parse(args.arch)
+    print(
+        f"arch:           {arch.string}\narch_id:        {arch.arch_id}\ncanonical form: {space.canonical(arch)}\n"
+        f"index:          {space.index(arch)}\nrepresentative: {space.representative(arch).string}\n"
+        f"degenerate:     {space.is_degenerate(arch)}"
+    )
+    return 0
+
+
+def _sample(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    import spaces
+
+    space = spaces.get(args.space)
+    rng = np.random.default_rng(args.seed)
+    for _ in range(args.n):
+        arch = space.sample(rng)
+        print(f"{arch.arch_id}  {arch.string}")
+    return 0
