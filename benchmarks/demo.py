@@ -49,7 +49,7 @@ def run_demo(config: DemoConfig, out: str | Path) -> Path:
     from proxies.protocol import Protocol
     from proxies.training import Recipe
 
-    console = Console()
+    console = Console(highlight=False) if Console().is_terminal else Console(width=120, highlight=False)
     start = time.perf_counter()
     out = Path(out)
     space = spaces.get("nb201")
@@ -70,8 +70,8 @@ def run_demo(config: DemoConfig, out: str | Path) -> Path:
         f"[bold]archbench demo[/]: {len(archs)} NB201 cells ({n_degenerate} degenerate) on {config.task} "
         f"(5,000 real MNIST digits, split 3000/1000/1000), network C={config.width} N={config.cells_per_stage} "
         f"at {config.resolution}px\n  proxies {', '.join(DEMO_PROXIES)} on a batch of {config.proxy_batch} "
-        f"from train [protocol {protocol.hash[:12]}]\n  ground truth: val accuracy after {config.epochs} epochs, "
-        f"seeds {list(config.train_seeds)} [recipe {recipe.hash[:12]}]; {config.workers} workers"
+        f"from train (protocol {protocol.hash[:12]})\n  ground truth: val accuracy after {config.epochs} epochs, "
+        f"seeds {list(config.train_seeds)} (recipe {recipe.hash[:12]}); {config.workers} workers"
     )
     spec = BuildSpec(
         space="nb201",
