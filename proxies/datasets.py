@@ -90,8 +90,13 @@ def _read_hf(path: Path, hf_split: str):  # -> datasets.Dataset
     import datasets
 
     if (path / "dataset_dict.json").exists():
-        return datasets.load_from_disk(str(path))[hf_split]
+        splits = datasets.load_from_disk(str(path))
+        if hf_split not in splits:
+            raise ValueError(f"{path}: no {hf_split!r} split (splits: {', '.join(splits)})")
+        return splits[hf_split]
     if (path / "dataset_info.json").exists() or (path / "state.json").exists():
+        if hf_split != "train":
+            raise ValueError(f"{path} holds one split; {hf_split!r} needs a DatasetDict folder or {hf_split}*.parquet")
         return datasets.load_from_disk(str(path))
     files = sorted(path.glob(f"{hf_split}*.parquet")) + sorted(path.glob(f"*/{hf_split}*.parquet"))
     if not files:
@@ -99,26 +104,36 @@ def _read_hf(path: Path, hf_split: str):  # -> datasets.Dataset
     return datasets.load_dataset("parquet", data_files=[str(f) for f in files], split="train")
 
 
-def load_hf_images(path: str | os.PathLike, split: str, source: HFSource) -> ImageData:
-    """Read one split of an image-classification set from a local HF ``datasets`` folder or Parquet files."""
-    _check_split(split)
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"data set path {path} does not exist")
-    ds = _read_hf(path, "test" if split == "test" else "train")
+def _decode(ds, path: Path, source: HFSource) -> tuple[torch.Tensor, torch.Tensor]:
     for column in (source.image_column, source.label_column):
         if column not in ds.column_names:
             raise ValueError(f"{path}: column {column!r} missing (columns: {', '.join(ds.column_names)})")
     images = torch.from_numpy(
         np.stack([np.asarray(im.convert("RGB"), dtype=np.uint8) for im in ds[source.image_column]])
     ).permute(0, 3, 1, 2)
-    labels = torch.tensor(ds[source.label_column], dtype=torch.int64)
-    if split != "test":
-        order = torch.from_numpy(np.random.default_rng(0).permutation(len(labels)))
-        n_val = round(source.val_fraction * len(labels))
-        keep = order[:n_val] if split == "val" else order[n_val:]
+    return images, torch.tensor(ds[source.label_column], dtype=torch.int64)
+
+
+def load_hf_images(path: str | os.PathLike, split: str, source: HFSource) -> ImageData:
+    """Read one split of an image-classification set from a local HF ``datasets`` folder or Parquet files.
+
+    Val is a fixed seed-0 ``val_fraction`` of the source's train split and train the rest; test is
+    the source's test split. Every split is normalised with the statistics of the train part.
+    """
+    _check_split(split)
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"data set path {path} does not exist")
+    images, labels = _decode(_read_hf(path, "train"), path, source)
+    order = torch.from_numpy(np.random.default_rng(0).permutation(len(labels)))
+    n_val = round(source.val_fraction * len(labels))
+    train_part = order[n_val:]
+    mean, std = _stats(images[train_part])
+    if split == "test":
+        images, labels = _decode(_read_hf(path, "test"), path, source)
+    else:
+        keep = order[:n_val] if split == "val" else train_part
         images, labels = images[keep], labels[keep]
-    mean, std = _stats(images)
     return ImageData(images.contiguous(), labels, mean, std)
 
 
@@ -142,9 +157,14 @@ for _name in HF_SOURCES:
     DATASETS.register(_name, _hf_loader(_name))
 
 
-@lru_cache(maxsize=8)
 def load(dataset: str, split: str) -> ImageData:
-    """One split of a registered data set (cached per process)."""
+    """One split of a registered data set (cached per process and data location)."""
+    source = HF_SOURCES.get(dataset)
+    return _load_cached(dataset, split, os.environ.get(source.env_var, "") if source else "")
+
+
+@lru_cache(maxsize=8)
+def _load_cached(dataset: str, split: str, location: str) -> ImageData:
     return DATASETS.get(dataset)(split)
 
 

@@ -66,7 +66,7 @@ class Protocol:
         object.__setattr__(
             self, "params", tuple(sorted((k, _frozen_items(dict(v))) for k, v in dict(self.params).items()))
         )
-        if not isinstance(self.batch_size, int) or self.batch_size < 1:
+        if isinstance(self.batch_size, bool) or not isinstance(self.batch_size, int) or self.batch_size < 1:
             raise ValueError(f"protocol batch_size must be a positive integer, got {self.batch_size!r}")
         if self.resolution is not None and (not isinstance(self.resolution, int) or self.resolution < 4):
             raise ValueError(f"protocol resolution must be an integer >= 4 or None, got {self.resolution!r}")

@@ -27,6 +27,11 @@ class ProxyScore:
     seconds: float
 
 
+def _one_line(text: str, fallback: str) -> str:
+    lines = text.strip().splitlines()
+    return lines[0] if lines else fallback
+
+
 def _classify(value: float) -> tuple[float | None, str, str]:
     if math.isnan(value):
         return None, "nan", "the proxy returned NaN"
@@ -58,12 +63,12 @@ def score_architecture(
         try:
             value, status, message = _classify(proxy.score(ctx))
         except Undefined as exc:
-            value, status, message = None, "nan", str(exc)
+            value, status, message = None, "nan", _one_line(str(exc), "undefined")
         except OverflowError as exc:
-            value, status, message = None, "inf", str(exc)
+            value, status, message = None, "inf", _one_line(str(exc), "overflow")
         except torch.OutOfMemoryError as exc:
-            value, status, message = None, "oom", str(exc).splitlines()[0]
+            value, status, message = None, "oom", _one_line(str(exc), "OutOfMemoryError")
         except Exception as exc:
-            value, status, message = None, "error", f"{type(exc).__name__}: {exc}".splitlines()[0]
+            value, status, message = None, "error", _one_line(f"{type(exc).__name__}: {exc}", type(exc).__name__)
         scores.append(ProxyScore(proxy.name, value, status, message, time.perf_counter() - start))
     return scores
