@@ -110,6 +110,7 @@ class ProxyContext:
         self.device = device
         self.task = get_task(protocol.task)
         self.resolution = protocol.resolution or self.task.resolution
+        space.check_resolution(self.resolution)
         self._cache: dict[str, Any] = {}
 
     @property

@@ -96,7 +96,9 @@ def _read_hf(path: Path, hf_split: str):  # -> datasets.Dataset
         return splits[hf_split]
     if (path / "dataset_info.json").exists() or (path / "state.json").exists():
         if hf_split != "train":
-            raise ValueError(f"{path} holds one split; {hf_split!r} needs a DatasetDict folder or {hf_split}*.parquet")
+            raise ValueError(
+                f"{path} holds one split; {hf_split!r} needs a DatasetDict folder or {hf_split}*.parquet"
+            )
         return datasets.load_from_disk(str(path))
     files = sorted(path.glob(f"{hf_split}*.parquet")) + sorted(path.glob(f"*/{hf_split}*.parquet"))
     if not files:

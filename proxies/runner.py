@@ -69,6 +69,10 @@ def score_architecture(
         except torch.OutOfMemoryError as exc:
             value, status, message = None, "oom", _one_line(str(exc), "OutOfMemoryError")
         except Exception as exc:
-            value, status, message = None, "error", _one_line(f"{type(exc).__name__}: {exc}", type(exc).__name__)
+            value, status, message = (
+                None,
+                "error",
+                _one_line(f"{type(exc).__name__}: {exc}", type(exc).__name__),
+            )
         scores.append(ProxyScore(proxy.name, value, status, message, time.perf_counter() - start))
     return scores

@@ -104,6 +104,7 @@ def train(space: SearchSpace, arch: Architecture, recipe: Recipe, seed: int) -> 
     """Train ``arch`` from scratch under ``recipe``; one :class:`EpochResult` per epoch."""
     task = get_task(recipe.task)
     resolution = recipe.resolution or task.resolution
+    space.check_resolution(resolution)
     train_data = datasets.load(task.dataset, "train")
     eval_data = datasets.load(task.dataset, recipe.eval_split)
     x_train = datasets.prepare(train_data, torch.arange(len(train_data)), resolution, torch.float32)

@@ -113,6 +113,11 @@ class SearchSpace(ABC):
     def build(self, arch: Architecture, task: Task | str, **options: Any) -> nn.Module:
         """A freshly initialised ``torch.nn.Module`` of ``arch`` for ``task``."""
 
+    def check_resolution(self, resolution: int) -> None:
+        """Raise ValueError if the space's networks cannot take inputs of this side length."""
+        if resolution < 1:
+            raise ValueError(f"resolution must be positive, got {resolution}")
+
     def index(self, arch: Architecture) -> int | None:
         """The architecture's published index, or None where the space has none."""
         return None

@@ -41,6 +41,14 @@ class CellSpec:
         for src, dst in self.edges:
             if not 0 <= src < dst < self.num_nodes:
                 raise ValueError(f"edge {src}->{dst} is not forward within {self.num_nodes} nodes")
+        if len(set(self.edges)) != len(self.edges):
+            raise ValueError("a cell lists an edge twice")
+        for name in ("identity_ops", "zero_ops"):
+            if not isinstance(getattr(self, name), frozenset):
+                raise TypeError(f"{name} must be a frozenset of op names")
+        both = self.identity_ops & self.zero_ops
+        if both:
+            raise ValueError(f"ops {sorted(both)} cannot be both identity and zero")
         unknown = (self.identity_ops | self.zero_ops) - set(self.ops)
         if unknown:
             raise ValueError(f"special ops {sorted(unknown)} are not in the op set")
@@ -55,6 +63,9 @@ class CellSpec:
     ) -> CellSpec:
         """A fully connected cell whose edges are ordered by destination, then source (NB201 order)."""
         edges = tuple((i, j) for j in range(1, num_nodes) for i in range(j))
+        for name, group in (("identity_ops", identity_ops), ("zero_ops", zero_ops)):
+            if isinstance(group, str):
+                raise TypeError(f"{name} must be a sequence of op names, not the string {group!r}")
         return cls(num_nodes, edges, tuple(ops), frozenset(identity_ops), frozenset(zero_ops))
 
     def _check_ops(self, ops: Sequence[str]) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import gzip
+import operator
 import re
 from collections.abc import Iterator
 from functools import cached_property
@@ -27,7 +28,7 @@ if TYPE_CHECKING:
 
 OPS = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
 CELL = CellSpec.complete(4, OPS, identity_ops=("skip_connect",), zero_ops=("none",))
-_NODE = re.compile(r"^\|(?:[a-z0-9_]+~\d+\|)+$")
+_NODE = re.compile(r"\|(?:[a-z0-9_]+~[0-9]+\|)+")
 
 
 class NB201Space(SearchSpace):
@@ -64,7 +65,7 @@ class NB201Space(SearchSpace):
             raise ValueError(f"malformed NB201 string {text!r}: expected 3 node groups joined by '+'")
         ops: list[str] = []
         for node, group in enumerate(groups, start=1):
-            if not _NODE.match(group):
+            if not _NODE.fullmatch(group):
                 raise ValueError(f"malformed NB201 string {text!r}: node {node} group {group!r}")
             by_input: dict[int, str] = {}
             for item in group.strip("|").split("|"):
@@ -117,19 +118,23 @@ class NB201Space(SearchSpace):
 
     def index(self, arch: Architecture) -> int | None:
         """The official NB201 / NATS-Bench topology index (0..15624)."""
-        self._check(arch)
-        return self._index_of.get(arch.string)
+        return self._index_of.get(self.format(self.ops_of(arch)))
 
     def from_index(self, index: int) -> Architecture:
         """The cell at an official index."""
-        if not 0 <= int(index) < len(self._published):
+        try:
+            if isinstance(index, bool):
+                raise TypeError
+            index = operator.index(index)
+        except TypeError:
+            raise ValueError(f"NB201 index must be an integer, got {index!r}") from None
+        if not 0 <= index < len(self._published):
             raise ValueError(f"NB201 index {index} is out of range 0..{len(self._published) - 1}")
-        return self.parse(self._published[int(index)])
+        return self.parse(self._published[index])
 
     def representative(self, arch: Architecture) -> Architecture:
         """The member of ``arch``'s class with the lowest published index."""
-        self._check(arch)
-        return self.from_index(self._representatives[arch.arch_id])
+        return self.from_index(self._representatives[self.from_ops(self.ops_of(arch)).arch_id])
 
     # ---- sampling and neighbourhoods -----------------------------------------------------------
     def sample(self, rng: np.random.Generator) -> Architecture:
@@ -163,6 +168,11 @@ class NB201Space(SearchSpace):
         return CELL.is_degenerate(self.ops_of(arch))
 
     # ---- networks ------------------------------------------------------------------------------
+    def check_resolution(self, resolution: int) -> None:
+        """Two stride-2 reductions whose branches must agree: the side must be a multiple of 4."""
+        if resolution < 4 or resolution % 4:
+            raise ValueError(f"nb201 needs an input resolution divisible by 4, got {resolution}")
+
     def build(
         self, arch: Architecture, task: Task | str, C: int = 16, N: int = 5, **options: Any
     ) -> nn.Module:
@@ -174,6 +184,7 @@ class NB201Space(SearchSpace):
         if C < 1 or N < 0:
             raise ValueError(f"nb201 needs C >= 1 and N >= 0, got C={C}, N={N}")
         task = get_task(task)
+        self.check_resolution(task.resolution)
         return NB201Network(
             CELL.edges, self.ops_of(arch), task.num_classes, C=C, N=N, in_channels=task.in_channels
         )

@@ -12,6 +12,7 @@ import difflib
 import fnmatch
 import importlib
 import re
+import warnings
 from collections.abc import Callable, Iterator
 from importlib.metadata import entry_points
 from typing import Generic, TypeVar
@@ -74,8 +75,12 @@ class Registry(Generic[T]):
             return
         self._plugins_loaded = True
         for ep in entry_points(group=self.entry_point_group):
-            if ep.name not in self._entries:
-                self._entries[ep.name] = ep.value
+            if not _NAME.match(ep.name):
+                warnings.warn(f"ignoring {self.kind} plugin {ep.name!r}: not a valid name", stacklevel=2)
+            elif ep.name in self._entries:
+                warnings.warn(f"{self.kind} plugin {ep.name!r} is shadowed by a built-in entry", stacklevel=2)
+            else:
+                self._entries[ep.name] = f"{ep.module}:{ep.attr}" if ep.attr else ep.module
 
     def names(self, filter: str | None = None) -> list[str]:
         """Sorted registered names, optionally filtered by an fnmatch pattern such as ``"syn*"``."""
