@@ -58,6 +58,10 @@ class BuildSpec:
             raise ValueError(f"recipe task {self.recipe.task!r} differs from build task {self.task!r}")
         for name in self.proxies:
             get_proxy(name)  # unknown names fail here, before any work
+        if not self.proxy_seeds and any(get_proxy(p).card.kind != "cost" for p in self.proxies):
+            raise ValueError("functional proxies need at least one proxy seed (--proxy-seeds)")
+        if self.recipe is not None and not self.train_seeds:
+            raise ValueError("training needs at least one seed (--train-seeds)")
 
 
 @dataclass(frozen=True)
@@ -262,6 +266,11 @@ def build(
         journal.bind("space", {"name": space.name, "version": space.version})
         if spec.protocol is not None:
             journal.bind(f"protocol:{spec.protocol.hash}", spec.protocol.to_dict())
+            # Unit keys do not name the proxies: a changed proxy list must not be silently skipped.
+            journal.bind(f"proxies:{spec.protocol.hash}", sorted(spec.proxies))
+        # Float results depend on the torch thread count (~1e-8): record every count a build used.
+        threads = getattr(executor, "threads", None)
+        journal.bind(f"threads:{threads}", threads)
         if spec.recipe is not None:
             journal.bind(f"recipe:{spec.recipe.hash}", spec.recipe.to_dict())
         for name, card in metric_cards(spec).items():

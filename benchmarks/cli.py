@@ -71,7 +71,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         return int(args.func(args) or 0)
-    except (CLIError, ValueError, KeyError, TypeError, FileNotFoundError, TableError, JournalError) as exc:
+    except (CLIError, ValueError, KeyError, TypeError, OSError, TableError, JournalError) as exc:
         print(f"archbench {args.command}: error: {_one_line(exc)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
@@ -158,11 +158,11 @@ def _archs_for(args: argparse.Namespace) -> tuple[str, ...]:
     if args.archs is not None:
         if not args.archs.exists():
             raise FileNotFoundError(f"architecture file {args.archs} does not exist")
-        lines = [
-            ln.strip() for ln in args.archs.read_text().splitlines() if ln.strip() and not ln.startswith("#")
-        ]
         parsed = []
-        for number, line in enumerate(lines, start=1):
+        for number, raw in enumerate(args.archs.read_text().splitlines(), start=1):
+            line = raw.strip()
+            if not line or line.startswith("#"):
+                continue
             try:
                 parsed.append(space.parse(line).string)
             except ValueError as exc:

@@ -29,6 +29,13 @@ CREATE TABLE IF NOT EXISTS records (unit_key TEXT NOT NULL, row INTEGER NOT NULL
     PRIMARY KEY (unit_key, row));
 """
 
+_COLUMNS = {
+    "meta": ("key", "value"),
+    "units": ("key", "finished_at"),
+    "archs": tuple(ARCH_COLUMNS),
+    "records": ("unit_key", "row", *RECORD_COLUMNS),
+}
+
 
 class JournalError(RuntimeError):
     """The journal file is unreadable or belongs to a different build."""
@@ -45,8 +52,18 @@ class Journal:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
             self._db.executescript(_DDL)
+            for table, expected in _COLUMNS.items():
+                found = tuple(row[1] for row in self._db.execute(f"PRAGMA table_info({table})"))
+                if found != expected:
+                    raise JournalError(
+                        f"{self.path}: not an archbench journal (table {table!r} has columns {list(found)})"
+                    )
         except sqlite3.DatabaseError as exc:
+            self._db.close()
             raise JournalError(f"{self.path}: not a usable archbench journal ({exc})") from exc
+        except JournalError:
+            self._db.close()
+            raise
 
     def close(self) -> None:
         """Close the database connection."""

@@ -48,6 +48,8 @@ def kendall(x: np.ndarray, y: np.ndarray) -> float:
 def top_k_precision(x: np.ndarray, y: np.ndarray, fraction: float) -> float:
     """Share of the true top ``fraction`` (by ``y``) that is also in the predicted top (by ``x``)."""
     x, y = _pair(x, y)
+    if not 0 < fraction <= 1:
+        raise ValueError(f"top-k fraction must be in (0, 1], got {fraction}")
     k = max(1, round(fraction * len(x)))
     return len(set(np.argsort(-x, kind="stable")[:k]) & set(np.argsort(-y, kind="stable")[:k])) / k
 

@@ -73,6 +73,8 @@ def environment() -> dict[str, Any]:
 def export(journal_path: str | Path, out_dir: str | Path, overwrite: bool = False) -> Path:
     """Export the journal to a table folder at ``out_dir`` (atomic: all files or none)."""
     out_dir = Path(out_dir)
+    if not Path(journal_path).is_file():
+        raise TableError(f"{journal_path}: no such journal")
     if out_dir.exists() and not overwrite:
         raise TableError(f"{out_dir} already exists (pass overwrite=True / --overwrite to replace it)")
     with Journal(journal_path) as journal:
@@ -102,7 +104,10 @@ def export(journal_path: str | Path, out_dir: str | Path, overwrite: bool = Fals
             "recipes": {k.split(":", 1)[1]: v for k, v in meta.items() if k.startswith("recipe:")},
             "metrics": {k.split(":", 1)[1]: v for k, v in meta.items() if k.startswith("metric:")},
             "devices": sorted(set(records.column("device").to_pylist())),
-            "environment": environment(),
+            "environment": {
+                **environment(),
+                "torch_threads": sorted({v for k, v in meta.items() if k.startswith("threads:")}, key=str),
+            },
             "provenance": {"journal": str(Path(journal_path).resolve()), "git_revision": _git_revision()},
         }
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")

@@ -59,8 +59,9 @@ HF_SOURCES = {
 
 
 def _stats(images: torch.Tensor) -> tuple[tuple[float, ...], tuple[float, ...]]:
-    x = images.double() / 255.0
-    return tuple(x.mean(dim=(0, 2, 3)).tolist()), tuple(x.std(dim=(0, 2, 3)).tolist())
+    # numpy reductions do not depend on the torch thread count (torch's float64 std does, ~1e-11).
+    x = images.numpy().astype(np.float64) / 255.0
+    return tuple(x.mean(axis=(0, 2, 3)).tolist()), tuple(x.std(axis=(0, 2, 3), ddof=1).tolist())
 
 
 @lru_cache(maxsize=4)

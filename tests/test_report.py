@@ -1,0 +1,244 @@
+"""Correlation reports: unique arch_ids, degenerate cells counted apart, the seed-to-seed ceiling, Markdown."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from _bench_helpers import ALL_NONE, ARCHS, DEAD_CONV, PROXIES, REP, SPACE, TRAIN_SEEDS, arch, shared_build
+
+from benchmarks.journal import Journal
+from benchmarks.metrics import kendall, spearman
+from benchmarks.report import CEILING, correlation_report, ground_truth, to_markdown
+from benchmarks.schema import make_record
+from benchmarks.store import export
+from benchmarks.table import open_table
+
+
+@pytest.fixture(scope="module")
+def table(tmp_path_factory):
+    return open_table(shared_build(tmp_path_factory).table)
+
+
+@pytest.fixture(scope="module")
+def report(table):
+    return correlation_report(table, target="val_acc", n_boot=200)
+
+
+# ---- the small built table --------------------------------------------------------------------------------
+def test_report_has_a_row_per_proxy_and_the_ceiling(report):
+    assert list(report["proxy"]) == [*sorted(PROXIES), CEILING]
+    assert set(report["task"]) == {"mnist5k"} and set(report["target"]) == {"val_acc"}
+
+
+def test_n_counts_unique_non_degenerate_arch_ids(table, report):
+    classes = {arch(a).arch_id for a in ARCHS}
+    degenerate = {arch(a).arch_id for a in ARCHS if SPACE.is_degenerate(arch(a))}
+    assert degenerate == {arch(ALL_NONE).arch_id}
+    healthy = len(classes) - len(degenerate)
+    assert healthy == 3  # 5 architectures, 4 classes, 1 degenerate
+    proxies = report[report["proxy"] != CEILING]
+    assert (proxies["n"] + proxies["n_failed"] == healthy).all()
+    for name in ("params", "flops", "synflow", "snip"):
+        row = report.set_index("proxy").loc[name]
+        assert (row["n"], row["n_failed"], row["n_degenerate"]) == (healthy, 0, 1)
+    assert report.set_index("proxy").loc[CEILING, "n"] == healthy
+
+
+def test_correlations_match_an_independent_computation(table, report):
+    degenerate = set(table.archs.loc[table.archs["degenerate"], "arch_id"])
+    acc = table.filter(metric="val_acc", status="ok")
+    acc = acc[~acc["arch_id"].isin(degenerate)]
+    target = acc.groupby("arch_id")["value"].mean()
+    # Cost metric of a class = that of its member with the lowest published index (REP, not DEAD_CONV).
+    index = dict(zip(table.archs["arch"], table.archs["index"]))
+    params = table.filter(metric="params", status="ok").assign(order=lambda f: f["arch"].map(index))
+    params = params.sort_values("order").groupby("arch_id")["value"].first()
+    assert params[arch(REP).arch_id] < table.filter(metric="params", arch=DEAD_CONV)["value"].iloc[0]
+    x, y = params.reindex(target.index).to_numpy(), target.to_numpy()
+    row = report.set_index("proxy").loc["params"]
+    assert row["spearman"] == pytest.approx(spearman(x, y), nan_ok=True)
+    assert row["kendall"] == pytest.approx(kendall(x, y), nan_ok=True)
+    seeds = acc.pivot_table(index="arch_id", columns="seed", values="value")
+    ceiling = report.set_index("proxy").loc[CEILING]
+    assert ceiling["spearman"] == pytest.approx(
+        spearman(seeds[0].to_numpy(), seeds[1].to_numpy()), nan_ok=True
+    )
+
+
+def test_intervals_bracket_the_point_estimates(report):
+    for r in report.itertuples():
+        for name in ("spearman", "kendall"):
+            point, low, high = getattr(r, name), getattr(r, f"{name}_low"), getattr(r, f"{name}_high")
+            if not math.isnan(point) and not math.isnan(low):
+                assert low - 1e-12 <= point <= high + 1e-12, (r.proxy, name)
+        assert math.isnan(r.top10_precision)  # fewer than 10 classes
+    proxies = report[report["proxy"] != CEILING]
+    assert (proxies["median_seconds"] > 0).all()
+
+
+def test_ground_truth_is_an_arch_id_by_seed_matrix(table):
+    truth = ground_truth(table, "val_acc", "mnist5k")
+    assert list(truth.columns) == list(TRAIN_SEEDS)
+    assert set(truth.index) == {arch(a).arch_id for a in ARCHS}
+    with pytest.raises(ValueError, match="no ok 'test_acc' records"):
+        ground_truth(table, "test_acc", "mnist5k")
+
+
+def test_one_seed_gives_no_ceiling_row(table):
+    class OneSeed:
+        """The table seen through seed 0 only."""
+
+        metrics = table.metrics
+        archs = table.archs
+        records = table.records[table.records["seed"] == 0]
+
+        def filter(self, frame=None, **conditions):
+            return table.filter(self.records if frame is None else frame, **conditions)
+
+        def wide(self, metrics=None, **conditions):
+            return table.wide(metrics, seed=0, **conditions)
+
+    report = correlation_report(OneSeed(), proxies=["params"], n_boot=50)
+    assert list(report["proxy"]) == ["params"]
+
+
+def test_to_markdown_renders_every_row(report):
+    text = to_markdown(report)
+    lines = text.strip().splitlines()
+    assert len(lines) == 2 + len(report)
+    assert lines[0].startswith("| proxy | n | Spearman")
+    for line, r in zip(lines[2:], report.itertuples()):
+        assert line.startswith(f"| {r.proxy} | {r.n} | ")
+        assert f"{r.spearman:+.3f} [{r.spearman_low:+.3f}, {r.spearman_high:+.3f}]" in line
+        assert line.count("|") == 9
+
+
+# ---- a synthetic table with known answers ------------------------------------------------------------------
+def _record(a, metric, value, seed=0, fidelity=0, epoch=0, arch_string=None, status="ok"):
+    return make_record(
+        space="nb201",
+        space_version=SPACE.version,
+        arch_id=a.arch_id,
+        arch=arch_string or a.string,
+        task="mnist5k",
+        metric=metric,
+        value=value if status == "ok" else None,
+        unit="%",
+        fidelity=fidelity,
+        epoch=epoch,
+        seed=seed,
+        device="cpu:test",
+        protocol_hash="0" * 64,
+        seconds=0.5,
+        status=status,
+        message="" if status == "ok" else "synthetic failure",
+    )
+
+
+@pytest.fixture(scope="module")
+def synthetic(tmp_path_factory):
+    """12 healthy classes (one with two members) and 2 degenerate ones with known proxy values."""
+    rng = np.random.default_rng(7)
+    healthy, degenerate = {}, {}
+    healthy[arch(REP).arch_id] = SPACE.representative(arch(REP))
+    while len(healthy) < 12 or len(degenerate) < 2:
+        a = SPACE.representative(SPACE.sample(rng))
+        bucket = degenerate if SPACE.is_degenerate(a) else healthy
+        if len(bucket) < (2 if bucket is degenerate else 12):
+            bucket.setdefault(a.arch_id, a)
+    members = [*healthy.values(), arch(DEAD_CONV), *degenerate.values()]
+    accs = {aid: 50 + 4 * i + rng.uniform(0, 1) for i, aid in enumerate(healthy)}
+    root = tmp_path_factory.mktemp("synthetic")
+    with Journal(root / "journal.sqlite") as j:
+        j.bind("space", {"name": "nb201", "version": SPACE.version})
+        for metric, kind, higher in (
+            ("val_acc", "functional", True),
+            ("oracle", "functional", True),
+            ("anti", "functional", False),
+            ("flaky", "functional", True),
+            ("size", "cost", True),
+        ):
+            j.bind(f"metric:{metric}", {"unit": "%", "kind": kind, "higher_is_better": higher})
+        j.add_archs(
+            {
+                "space": "nb201",
+                "space_version": SPACE.version,
+                "arch": a.string,
+                "arch_id": a.arch_id,
+                "index": SPACE.index(a),
+                "degenerate": SPACE.is_degenerate(a),
+            }
+            for a in members
+        )
+        for n, a in enumerate(healthy.values()):
+            acc = accs[a.arch_id]
+            j.commit_unit(
+                f"train|{a.arch_id}",
+                [
+                    _record(a, "val_acc", acc, seed=0, fidelity=2, epoch=2),
+                    _record(a, "val_acc", acc + 0.25, seed=1, fidelity=2, epoch=2),
+                    _record(a, "val_acc", 1.0, seed=0, fidelity=2, epoch=1),  # earlier epoch: ignored
+                    _record(a, "val_acc", 99.0 - acc, seed=0, fidelity=1, epoch=1),  # smaller budget: ignored
+                ],
+                "t",
+            )
+            j.commit_unit(
+                f"proxies|{a.arch_id}",
+                [
+                    _record(a, "oracle", acc + 0.125),
+                    _record(a, "anti", -acc),
+                    _record(a, "flaky", acc, status="ok" if n else "error"),
+                ],
+                "t",
+            )
+            j.commit_unit(f"cost|{a.string}", [_record(a, "size", 2 * acc)], "t")
+        # The dead-conv member of the lowest-accuracy class (REP): a cost value that would break the order.
+        dead = arch(DEAD_CONV)
+        j.commit_unit(f"cost|{dead.string}", [_record(dead, "size", 1e9)], "t")
+        for a in degenerate.values():
+            junk = float(rng.uniform(0, 100))
+            j.commit_unit(
+                f"train|{a.arch_id}",
+                [
+                    _record(a, "val_acc", 10.0, seed=0, fidelity=2, epoch=2),
+                    _record(a, "val_acc", 10.0, seed=1, fidelity=2, epoch=2),
+                ],
+                "t",
+            )
+            j.commit_unit(
+                f"proxies|{a.arch_id}",
+                [_record(a, "oracle", junk), _record(a, "anti", junk), _record(a, "flaky", junk)],
+                "t",
+            )
+            j.commit_unit(f"cost|{a.string}", [_record(a, "size", 1e6)], "t")
+    return open_table(export(root / "journal.sqlite", root / "table"))
+
+
+def test_proxy_equal_to_the_target_has_perfect_correlations(synthetic):
+    report = correlation_report(synthetic, n_boot=200).set_index("proxy")
+    assert list(report.index) == ["anti", "flaky", "oracle", "size", CEILING]
+    for name, sign in (("oracle", 1.0), ("size", 1.0), ("anti", -1.0), (CEILING, 1.0)):
+        row = report.loc[name]
+        assert row["spearman"] == pytest.approx(sign, abs=1e-12), name
+        assert row["kendall"] == pytest.approx(sign, abs=1e-12), name
+        assert row["spearman_low"] == pytest.approx(sign, abs=1e-12) == row["spearman_high"]
+        assert row["n"] == 12 and row["n_failed"] == 0
+    assert report.loc["oracle", "top10_precision"] == 1.0
+    assert report.loc["anti", "top10_precision"] == 0.0
+    assert bool(report.loc["anti", "higher_is_better"]) is False
+    assert (report.loc[["oracle", "anti", "flaky", "size"], "n_degenerate"] == 2).all()
+    assert report.loc["oracle", "median_seconds"] == 0.5
+
+
+def test_failed_proxy_values_are_counted_not_used(synthetic):
+    row = correlation_report(synthetic, proxies=["flaky"], n_boot=50).set_index("proxy").loc["flaky"]
+    assert (row["n"], row["n_failed"]) == (11, 1)
+    assert row["spearman"] == pytest.approx(1.0)
+
+
+def test_unknown_proxy_gives_an_all_failed_row(synthetic):
+    row = correlation_report(synthetic, proxies=["missing"], n_boot=50).set_index("proxy").loc["missing"]
+    assert (row["n"], row["n_failed"]) == (0, 12)
+    assert math.isnan(row["spearman"])
