@@ -20,6 +20,8 @@ _BUILTIN_COMMANDS = {
     "build": "benchmarks.cli:register_build",
     "query": "benchmarks.cli:register_query",
     "demo": "benchmarks.cli:register_demo",
+    "import": "benchmarks.cli_evaluate:register_import",
+    "proxies-evaluate": "benchmarks.cli_evaluate:register_proxies_evaluate",
 }
 
 

@@ -7,7 +7,6 @@ separately, and sit beside the ground truth's own seed-to-seed ceiling.
 
 from __future__ import annotations
 
-import itertools
 from typing import Any
 
 import numpy as np
@@ -32,7 +31,7 @@ def ground_truth(table: Table, target: str, task: str) -> pd.DataFrame:
 def _row(name: str, x: np.ndarray, y: np.ndarray, n_boot: int, **extra: Any) -> dict[str, Any]:
     rho: Estimate = bootstrap(spearman, x, y, n_boot=n_boot)
     tau: Estimate = bootstrap(kendall, x, y, n_boot=n_boot)
-    return {
+    row = {
         "proxy": name,
         "n": len(x),
         "spearman": rho.value,
@@ -41,9 +40,59 @@ def _row(name: str, x: np.ndarray, y: np.ndarray, n_boot: int, **extra: Any) -> 
         "kendall": tau.value,
         "kendall_low": tau.low,
         "kendall_high": tau.high,
-        "top10_precision": top_k_precision(x, y, 0.10) if len(x) >= 10 else float("nan"),
-        **extra,
     }
+    for percent in TOP_PERCENTS:
+        # top-p% precision is only meaningful once the top p% holds at least one architecture
+        enough = len(x) * percent >= 100
+        row[f"top{percent}_precision"] = top_k_precision(x, y, percent / 100) if enough else float("nan")
+    return {**row, **extra}
+
+
+TOP_PERCENTS = (1, 5, 10)
+
+
+def default_proxies(table: Table, target: str) -> list[str]:
+    """Every metric of ``table`` except training metrics and the target."""
+    return [
+        m for m in table.metrics if m not in (target, "train_loss", "train_acc") and not m.endswith("_acc")
+    ]
+
+
+def aligned(
+    table: Table, target: str, task: str, proxies: list[str], truth: Table | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Per-``arch_id`` proxy values beside the ground truth.
+
+    Returns ``(frame, truth_by_seed)``: ``frame`` has one row per arch_id present in both tables, with
+    columns ``degenerate``, ``target`` (mean over seeds) and one column per proxy (NaN where the proxy
+    failed); ``truth_by_seed`` is the arch_id x seed matrix of the target.
+    """
+    truth_table = truth if truth is not None else table
+    by_seed = ground_truth(truth_table, target, task)
+    degenerate_ids = set(table.archs.loc[table.archs["degenerate"], "arch_id"])
+    if truth is not None:
+        by_seed = by_seed[by_seed.index.isin(set(table.archs["arch_id"]))]
+        if by_seed.empty:
+            raise ValueError(f"no architecture of {table.path} has a {target!r} value in {truth.path}")
+    wide = table.wide(proxies, task=task)
+    frame = pd.DataFrame({"degenerate": by_seed.index.isin(degenerate_ids), "target": by_seed.mean(axis=1)})
+    for proxy in proxies:
+        frame[proxy] = wide[proxy].reindex(frame.index) if proxy in wide else np.nan
+    return frame, by_seed
+
+
+def points(
+    table: Table, target: str, task: str, proxies: list[str], truth: Table | None = None
+) -> pd.DataFrame:
+    """Long form of :func:`aligned` for plots: task, proxy, arch_id, proxy_value, target, degenerate."""
+    frame, _ = aligned(table, target, task, proxies, truth)
+    long = frame.reset_index().melt(
+        id_vars=["arch_id", "degenerate", "target"],
+        value_vars=proxies,
+        var_name="proxy",
+        value_name="proxy_value",
+    )
+    return long.dropna(subset=["proxy_value"]).assign(task=task)
 
 
 def correlation_report(
@@ -52,45 +101,45 @@ def correlation_report(
     task: str | None = None,
     proxies: list[str] | None = None,
     n_boot: int = 1000,
+    truth: Table | None = None,
 ) -> pd.DataFrame:
-    """One row per proxy (and a ceiling row): rank correlations with the mean-over-seeds target."""
+    """One row per proxy (and a ceiling row): rank correlations with the mean-over-seeds target.
+
+    Args:
+        table: the table holding the proxy values (and, without ``truth``, the target).
+        target: the ground-truth metric, e.g. ``val_acc``.
+        task: the task to report (default: the table's first).
+        proxies: proxies to report (default: every non-training metric of the table).
+        n_boot: bootstrap resamples for the 95% intervals.
+        truth: another table holding the target (e.g. imported published accuracies), joined on arch_id.
+    """
     task = task or str(table.records["task"].iloc[0])
-    truth = ground_truth(table, target, task)
-    degenerate_ids = set(table.archs.loc[table.archs["degenerate"], "arch_id"])
-    healthy = truth[~truth.index.isin(degenerate_ids)]
-    target_mean = healthy.mean(axis=1)
-    if proxies is None:
-        proxies = [
-            m
-            for m in table.metrics
-            if m not in (target, "train_loss", "train_acc") and not m.endswith("_acc")
-        ]
-    wide = table.wide(proxies, task=task)
+    proxies = default_proxies(table, target) if proxies is None else proxies
+    frame, by_seed = aligned(table, target, task, proxies, truth)
+    healthy = frame[~frame["degenerate"]]
+    n_degenerate = int(frame["degenerate"].sum())
     rows = []
     for proxy in proxies:
-        values = (
-            wide[proxy].reindex(target_mean.index) if proxy in wide else pd.Series(np.nan, target_mean.index)
-        )
-        ok = values.notna()
+        ok = healthy[proxy].notna()
         seconds = table.filter(metric=proxy, task=task, status="ok")["seconds"]
         rows.append(
             _row(
                 proxy,
-                values[ok].to_numpy(),
-                target_mean[ok].to_numpy(),
+                healthy.loc[ok, proxy].to_numpy(),
+                healthy.loc[ok, "target"].to_numpy(),
                 n_boot,
-                n_degenerate=int(truth.index.isin(degenerate_ids).sum()),
+                n_degenerate=n_degenerate,
                 n_failed=int((~ok).sum()),
                 median_seconds=float(seconds.median()) if len(seconds) else float("nan"),
                 higher_is_better=table.metrics.get(proxy, {}).get("higher_is_better", True),
             )
         )
-    seeds = [s for s in healthy.columns if healthy[s].notna().all()]
+    seeds_table = by_seed[~frame["degenerate"].reindex(by_seed.index).to_numpy()]
+    seeds = [s for s in seeds_table.columns if seeds_table[s].notna().all()]
     if len(seeds) >= 2:
-        pairs = list(itertools.combinations(seeds, 2))
-        a, b = pairs[0]
+        a, b = seeds[0], seeds[1]  # the first two complete seeds: single run vs single run
         ceiling = _row(
-            CEILING, healthy[a].to_numpy(), healthy[b].to_numpy(), n_boot, n_degenerate=0, n_failed=0
+            CEILING, seeds_table[a].to_numpy(), seeds_table[b].to_numpy(), n_boot, n_degenerate=0, n_failed=0
         )
         ceiling["median_seconds"] = float("nan")
         ceiling["higher_is_better"] = True
