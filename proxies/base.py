@@ -9,13 +9,14 @@ as a lazy ``"module:function"`` target, so listing proxies never imports torch. 
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from spaces.registry import Registry
 
 if TYPE_CHECKING:
+    import numpy as np
     import torch
 
     from proxies.protocol import Protocol
@@ -110,7 +111,11 @@ class ProxyContext:
         self.device = device
         self.task = get_task(protocol.task)
         self.resolution = protocol.resolution or self.task.resolution
-        space.check_resolution(self.resolution)
+        # SearchSpace subclasses always have check_resolution; a duck-typed space needs only build and
+        # is_degenerate, and is trusted to take the protocol's resolution
+        check_resolution = getattr(space, "check_resolution", None)
+        if check_resolution is not None:
+            check_resolution(self.resolution)
         self._cache: dict[str, Any] = {}
 
     @property
@@ -125,19 +130,22 @@ class ProxyContext:
         """True when the architecture's output ignores its input."""
         return self.space.is_degenerate(self.arch)
 
-    def fresh_model(self, bn: bool = True) -> torch.nn.Module:
+    def fresh_model(self, bn: bool = True, build: Mapping[str, Any] | None = None) -> torch.nn.Module:
         """A newly built, protocol-initialised network in the protocol's BN mode, dtype and device.
 
         Args:
             bn: False replaces every BatchNorm by identity (as SynFlow's reference does).
+            build: build options that replace the protocol's (a proxy hyper-parameter, e.g. TE-NAS's
+                thin network for linear regions); None keeps the protocol's.
         """
         import torch
 
         from proxies.init import INITS
 
+        options = self.protocol.build_options() if build is None else dict(build)
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(self.seed)
-            model = self.space.build(self.arch, self.task, **self.protocol.build_options())
+            model = self.space.build(self.arch, self.task, **options)
             INITS.get(self.protocol.init)(model)
         if not bn:
             _strip_batchnorm(model)
@@ -165,26 +173,98 @@ class ProxyContext:
             self._cache["batch"] = (x.to(self.device), y.to(self.device))
         return self._cache["batch"]
 
-    def loss_gradients(self) -> dict[str, torch.Tensor]:
+    def loss_gradients(self) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
         """Weights and loss gradients of every Conv2d/Linear layer after one shared forward+backward.
 
         Returns ``{layer_name: (weight, grad)}``; computed once per context and shared by every
-        gradient proxy (snip, grad_norm, ...). Tensors are detached copies: callers cannot mutate them.
+        gradient proxy (snip, grad_norm, plain, grasp, ...). Tensors are detached copies: callers must
+        not mutate them.
         """
-        if "loss_gradients" not in self._cache:
+        return self._loss_pass()[0]
+
+    def output_saliencies(self) -> dict[str, tuple[torch.Tensor, ...]]:
+        """Per Conv2d/Linear layer, ``sum over positions of (output * dLoss/doutput)`` from the same pass.
+
+        Returns ``{layer_name: (s, ...)}`` with one float64 tensor ``s`` of shape ``(batch, channels)``
+        per call of the layer in the forward pass (positions are every dimension after the second, as
+        in Turner et al.'s Fisher potential); a call whose output the loss does not reach gives zeros.
+        Computed by the same forward+backward as :meth:`loss_gradients`, with hooks that only read.
+        """
+        return self._loss_pass()[1]
+
+    def _loss_pass(self) -> tuple[dict[str, Any], dict[str, Any]]:
+        if "loss_pass" not in self._cache:
             import torch
             import torch.nn.functional as F
 
             model = self.fresh_model()
             x, y = self.batch()
-            model.zero_grad(set_to_none=True)
-            F.cross_entropy(model(x), y).backward()
-            self._cache["loss_gradients"] = {
-                name: (m.weight.detach().clone(), _grad_or_zero(m.weight))
+            layers = {
+                name: m
                 for name, m in model.named_modules()
                 if isinstance(m, torch.nn.Conv2d | torch.nn.Linear)
             }
-        return self._cache["loss_gradients"]
+            saliencies: dict[str, list[torch.Tensor]] = {name: [] for name in layers}
+
+            def forward_hook(name: str) -> Callable[..., None]:
+                def hook(module: torch.nn.Module, inputs: Any, out: torch.Tensor) -> None:
+                    if not out.requires_grad:
+                        return
+                    act = out.detach()
+                    calls = saliencies[name]
+                    slot = len(calls)
+                    calls.append(torch.zeros(act.shape[:2], dtype=torch.float64, device=act.device))
+
+                    def grad_hook(grad: torch.Tensor) -> None:
+                        prod = act.double() * grad.detach().double()
+                        calls[slot] = prod.sum(dim=tuple(range(2, prod.dim()))) if prod.dim() > 2 else prod
+
+                    out.register_hook(grad_hook)
+
+                return hook
+
+            handles = [m.register_forward_hook(forward_hook(name)) for name, m in layers.items()]
+            try:
+                out = model(x)
+            finally:
+                for h in handles:
+                    h.remove()
+            model.zero_grad(set_to_none=True)
+            F.cross_entropy(out, y).backward()
+            gradients = {
+                name: (m.weight.detach().clone(), _grad_or_zero(m.weight)) for name, m in layers.items()
+            }
+            self._cache["loss_pass"] = (gradients, {name: tuple(v) for name, v in saliencies.items()})
+        return self._cache["loss_pass"]
+
+    def input_jacobians(self) -> np.ndarray:
+        """Per-image gradients of the summed outputs w.r.t. the input, ``(batch, features)`` float64.
+
+        One forward+backward on :meth:`fresh_model` and the protocol's batch, shared by the Jacobian
+        proxies (jacob_cov, epe_nas). The array is read-only.
+        """
+        if "input_jacobians" not in self._cache:
+            from proxies.jacob_cov import jacobian_rows
+
+            x, _ = self.batch()
+            rows = jacobian_rows(self.fresh_model(), x)
+            rows.flags.writeable = False
+            self._cache["input_jacobians"] = rows
+        return self._cache["input_jacobians"]
+
+    def synflow_gradients(self) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
+        """SynFlow's pass: ``{layer: (|weight|, dR/d|weight|)}`` in float64 on a BN-free copy.
+
+        R is the summed output for an all-ones input with every parameter made absolute (Tanaka et al.,
+        NeurIPS 2020); shared by synflow and logsynflow. Needs no data.
+        """
+        if "synflow_gradients" not in self._cache:
+            from proxies.synflow import synflow_gradients
+
+            self._cache["synflow_gradients"] = synflow_gradients(
+                self.fresh_model(bn=False), self.input_shape(1)
+            )
+        return self._cache["synflow_gradients"]
 
 
 def _grad_or_zero(weight: torch.Tensor) -> torch.Tensor:

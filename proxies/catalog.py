@@ -81,3 +81,127 @@ register_proxy(
     ),
     "proxies.nwot:nwot",
 )
+register_proxy(
+    ProxyCard(
+        "logsynflow",
+        "SynFlow with log-scaled gradients, sum |theta * log(dR/dtheta + 1)|, float64, BN removed",
+        "Cavagnero et al., FreeREA, arXiv:2207.05135 (2022), WACV 2023",
+        needs_data=False,
+        degenerate=_ZERO_GRAD,
+    ),
+    "proxies.synflow:logsynflow",
+)
+register_proxy(
+    ProxyCard(
+        "grasp",
+        "sum of -theta * (H g) over Conv2d/Linear weights (Hessian-gradient product of the loss)",
+        "Wang et al., ICLR 2020; Abdelfattah et al., ICLR 2021",
+        needs_labels=True,
+        degenerate=_ZERO_GRAD,
+    ),
+    "proxies.grasp:grasp",
+)
+register_proxy(
+    ProxyCard(
+        "fisher",
+        "channel Fisher saliency 0.5 mean_n (sum_pos act * dL/dact)^2, per weight (Abdelfattah's form)",
+        "Turner et al., BlockSwap, ICLR 2020; Abdelfattah et al., ICLR 2021",
+        needs_labels=True,
+        degenerate="computed as usual: only the classifier's output term (bias logits x loss gradient) remains",
+    ),
+    "proxies.fisher:fisher",
+)
+register_proxy(
+    ProxyCard(
+        "grad_sign",
+        "sum over weights of |sum over images of sign(per-image loss gradient)|",
+        "Zhang & Jia, GradSign, ICLR 2022",
+        needs_labels=True,
+        degenerate="0.0 exactly: every per-image weight gradient is zero, so every sign is 0",
+    ),
+    "proxies.grad_sign:grad_sign",
+)
+register_proxy(
+    ProxyCard(
+        "epe_nas",
+        "per-class correlation of input Jacobians, sum_c |sum log(|corr| + k)|",
+        "Lopes et al., EPE-NAS, ICANN 2021",
+        needs_labels=True,
+        degenerate="status nan: every Jacobian row is zero, so the correlation is undefined",
+    ),
+    "proxies.epe_nas:epe_nas",
+)
+register_proxy(
+    ProxyCard(
+        "zen",
+        "log of the pre-GAP response to a Gaussian input perturbation plus log BN scales (Gaussian init)",
+        "Lin et al., Zen-NAS, ICCV 2021",
+        needs_data=False,
+        needs_grad=False,
+        degenerate="status nan: the pre-GAP features ignore the input perturbation, log 0 is undefined",
+    ),
+    "proxies.zen:zen",
+)
+register_proxy(
+    ProxyCard(
+        "zico",
+        "sum over layers of log sum_theta mean|g| / std g of loss gradients across minibatches",
+        "Li et al., ZiCo, ICLR 2023",
+        needs_labels=True,
+        degenerate="status nan: every weight gradient is zero in every minibatch, mean/std is undefined",
+    ),
+    "proxies.zico:zico",
+)
+register_proxy(
+    ProxyCard(
+        "l2_norm",
+        "sum over Conv2d/Linear layers of the weight's Frobenius norm (data-free baseline)",
+        "Abdelfattah et al., ICLR 2021",
+        needs_data=False,
+        needs_grad=False,
+        degenerate="computed as usual: the weights exist whether or not the output uses them",
+    ),
+    "proxies.l2_norm:l2_norm",
+)
+register_proxy(
+    ProxyCard(
+        "plain",
+        "signed sum of weight * loss gradient over Conv2d/Linear weights",
+        "Abdelfattah et al., ICLR 2021",
+        needs_labels=True,
+        degenerate=_ZERO_GRAD,
+    ),
+    "proxies.gradients:plain",
+)
+register_proxy(
+    ProxyCard(
+        "ntk",
+        "condition number lambda_max / lambda_min of the empirical NTK of the batch's summed logits",
+        "Chen et al., TE-NAS, ICLR 2021",
+        higher_is_better=False,
+        degenerate="status nan: no weight moves any logit, so the NTK is zero",
+    ),
+    "proxies.tenas:ntk",
+)
+register_proxy(
+    ProxyCard(
+        "linear_regions",
+        "distinct ReLU activation patterns over Gaussian inputs (saturates at `samples` on wide nets)",
+        "Chen et al., TE-NAS, ICLR 2021",
+        unit="regions",
+        needs_data=False,
+        needs_grad=False,
+        degenerate="computed as usual: ReLUs before the zeroed cell still separate inputs; 1 if none sees them",
+    ),
+    "proxies.tenas:linear_regions",
+)
+register_proxy(
+    ProxyCard(
+        "meco",
+        "sum over Conv2d/Linear outputs of the smallest eigenvalue of the first image's channel correlation",
+        "Jiang et al., MeCo, NeurIPS 2023",
+        needs_grad=False,
+        degenerate="computed as usual: layers before the zeroed cell contribute, constant maps after it give 0",
+    ),
+    "proxies.meco:meco",
+)

@@ -3,7 +3,8 @@ as implemented by Abdelfattah et al., ICLR 2021).
 
 J_i = d(sum_k y_ik)/dx_i per input; C = corrcoef(J); the score is -sum_j [log(l_j + k) + 1/(l_j + k)]
 over the eigenvalues l_j of C, with k = 1e-5. Undefined when a Jacobian row is constant (e.g. a cell
-whose output ignores its input), which is reported as status ``nan`` with the reason.
+whose output ignores its input), which is reported as status ``nan`` with the reason. The Jacobians come
+from the context's shared pass (:meth:`ProxyContext.input_jacobians`, also used by epe_nas).
 """
 
 from __future__ import annotations
@@ -35,7 +36,4 @@ def jacob_cov_score(jacobians: np.ndarray, k: float = K) -> float:
 
 def jacob_cov(ctx: ProxyContext) -> float:
     """Jacobian covariance on the protocol's batch."""
-    x, _ = ctx.batch()
-    return jacob_cov_score(
-        jacobian_rows(ctx.fresh_model(), x), float(ctx.protocol.proxy_params("jacob_cov").get("k", K))
-    )
+    return jacob_cov_score(ctx.input_jacobians(), float(ctx.protocol.proxy_params("jacob_cov").get("k", K)))
