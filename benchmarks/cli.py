@@ -22,6 +22,7 @@ _BUILTIN_COMMANDS = {
     "demo": "benchmarks.cli:register_demo",
     "import": "benchmarks.cli_evaluate:register_import",
     "proxies-evaluate": "benchmarks.cli_evaluate:register_proxies_evaluate",
+    "proxies-sensitivity": "benchmarks.cli_evaluate:register_proxies_sensitivity",
 }
 
 
@@ -95,6 +96,18 @@ def name_list(text: str) -> tuple[str, ...]:
     return tuple(v.strip() for v in text.split(",") if v.strip())
 
 
+def field_values(text: str) -> tuple[str, tuple[object, ...]]:
+    """Parse ``"batch_size=16,128"`` into a protocol field and typed values (argparse type)."""
+    field, sep, values = text.partition("=")
+    if not sep or not values:
+        raise argparse.ArgumentTypeError(f"expected FIELD=V1,V2, got {text!r}")
+
+    def typed(value: str) -> object:
+        return int(value) if value.lstrip("-").isdigit() else value
+
+    return field.strip(), tuple(typed(v) for v in name_list(values))
+
+
 def key_values(text: str) -> dict[str, int]:
     """Parse ``"C=8,N=1"`` into integer build options (argparse type)."""
     out = {}
@@ -133,6 +146,14 @@ def register_build(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--init", default="default", help="weight init scheme (default: the space's own)")
     p.add_argument("--bn-mode", default="train", choices=("train", "eval"), help="BatchNorm mode for proxies")
     p.add_argument("--build-options", type=key_values, default={}, help="network options, e.g. C=8,N=1")
+    p.add_argument(
+        "--vary",
+        type=field_values,
+        action="append",
+        default=[],
+        metavar="FIELD=V1,V2",
+        help="also build protocol variants changing one field at a time (repeatable), e.g. bn_mode=eval",
+    )
     p.add_argument("--train-epochs", type=int, default=0, help="reduced-training epochs (0: no training)")
     p.add_argument("--train-seeds", type=int_list, default=(0,), help="training seeds (default: 0)")
     p.add_argument("--train-batch-size", type=int, default=128, help="training batch size (default: 128)")
@@ -226,11 +247,33 @@ def _build(args: argparse.Namespace) -> int:
         else None,
         train_seeds=args.train_seeds if args.train_epochs > 0 else (),
     )
-    result = build(
-        spec, args.out / "journal.sqlite", LocalExecutor(args.workers, args.threads), progress=not args.quiet
-    )
+    specs = [spec]
+    if args.vary:
+        from dataclasses import replace
+
+        from benchmarks.sensitivity import protocol_variants
+
+        if spec.protocol is None:
+            raise CLIError("--vary changes the proxy protocol: give --proxies too")
+        variants = protocol_variants(spec.protocol, dict(args.vary))
+        specs = [
+            replace(
+                spec,
+                protocol=p,
+                recipe=spec.recipe if i == 0 else None,
+                train_seeds=spec.train_seeds if i == 0 else (),
+            )
+            for i, (_, p) in enumerate(variants)
+        ]
+        print(f"{len(variants)} protocols: " + ", ".join(label for label, _ in variants))
+    executor = LocalExecutor(args.workers, args.threads)
+    ran = skipped = 0
+    seconds = 0.0
+    for one in specs:
+        result = build(one, args.out / "journal.sqlite", executor, progress=not args.quiet)
+        ran, skipped, seconds = ran + result.ran, skipped + result.skipped, seconds + result.seconds
     table = export(result.journal, args.out / "table", overwrite=True)
-    print(f"{result.ran} units run, {result.skipped} already done, {result.seconds:.1f} s; table: {table}")
+    print(f"{ran} units run, {skipped} already done, {seconds:.1f} s; table: {table}")
     return 0
 
 

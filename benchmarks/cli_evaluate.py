@@ -68,6 +68,50 @@ def _evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def register_proxies_sensitivity(sub: argparse._SubParsersAction) -> None:
+    """Add ``archbench proxies sensitivity``."""
+    p = _nested_actions(sub, "proxies").add_parser(
+        "sensitivity",
+        help="how proxy rankings move with the protocol (batch, BN mode, init, input, seeds)",
+        description="On a table built with several protocols (archbench build --vary ...): per proxy and protocol, "
+        "Kendall tau-b with the target, the proxy's rank agreement with itself under the base protocol, and "
+        "seed-to-seed stability.",
+    )
+    p.add_argument("--table", type=Path, required=True, help="table folder built with several protocols")
+    p.add_argument("--target", required=True, help="ground-truth metric, e.g. val_acc")
+    p.add_argument("--truth", type=Path, default=None, help="another table holding the target")
+    p.add_argument("--task", default=None, help="task (default: the table's first)")
+    p.add_argument("--proxies", type=name_list, default=None, help="proxies to report (default: all)")
+    p.add_argument("--base", default=None, help="base protocol hash prefix (default: the design's centre)")
+    p.add_argument("--n-boot", type=int, default=500, help="bootstrap resamples (default: 500)")
+    p.add_argument("--out", type=Path, required=True, help="folder for sensitivity.md and the Parquet files")
+    p.set_defaults(func=_sensitivity)
+
+
+def _sensitivity(args: argparse.Namespace) -> int:
+    from benchmarks.report import default_proxies
+    from benchmarks.sensitivity import sensitivity_report, to_markdown
+    from benchmarks.table import open_table
+
+    table = open_table(args.table)
+    truth = open_table(args.truth) if args.truth else None
+    proxies = list(args.proxies) if args.proxies else default_proxies(table, args.target)
+    task = args.task or str(table.records["task"].iloc[0])
+    frames = sensitivity_report(
+        table, args.target, task, proxies, truth=truth, base=args.base, n_boot=args.n_boot
+    )
+    args.out.mkdir(parents=True, exist_ok=True)
+    for name, frame in frames.items():
+        frame.to_parquet(args.out / f"sensitivity_{name}.parquet", index=False)
+    text = to_markdown(frames)
+    (args.out / "sensitivity.md").write_text(
+        f"# Protocol sensitivity: {args.table}, target {args.target}\n\n{text}"
+    )
+    print(text, end="")
+    print(f"outputs: {args.out / 'sensitivity.md'} and sensitivity_*.parquet")
+    return 0
+
+
 def register_import(sub: argparse._SubParsersAction) -> None:
     """Add ``archbench import``."""
     p = sub.add_parser(

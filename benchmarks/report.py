@@ -59,7 +59,12 @@ def default_proxies(table: Table, target: str) -> list[str]:
 
 
 def aligned(
-    table: Table, target: str, task: str, proxies: list[str], truth: Table | None = None
+    table: Table,
+    target: str,
+    task: str,
+    proxies: list[str],
+    truth: Table | None = None,
+    protocol_hash: str | list[str] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Per-``arch_id`` proxy values beside the ground truth.
 
@@ -74,7 +79,7 @@ def aligned(
         by_seed = by_seed[by_seed.index.isin(set(table.archs["arch_id"]))]
         if by_seed.empty:
             raise ValueError(f"no architecture of {table.path} has a {target!r} value in {truth.path}")
-    wide = table.wide(proxies, task=task)
+    wide = table.wide(proxies, task=task, protocol_hash=protocol_hash)
     frame = pd.DataFrame({"degenerate": by_seed.index.isin(degenerate_ids), "target": by_seed.mean(axis=1)})
     for proxy in proxies:
         frame[proxy] = wide[proxy].reindex(frame.index) if proxy in wide else np.nan
@@ -82,10 +87,15 @@ def aligned(
 
 
 def points(
-    table: Table, target: str, task: str, proxies: list[str], truth: Table | None = None
+    table: Table,
+    target: str,
+    task: str,
+    proxies: list[str],
+    truth: Table | None = None,
+    protocol_hash: str | list[str] | None = None,
 ) -> pd.DataFrame:
     """Long form of :func:`aligned` for plots: task, proxy, arch_id, proxy_value, target, degenerate."""
-    frame, _ = aligned(table, target, task, proxies, truth)
+    frame, _ = aligned(table, target, task, proxies, truth, protocol_hash)
     long = frame.reset_index().melt(
         id_vars=["arch_id", "degenerate", "target"],
         value_vars=proxies,
@@ -102,6 +112,7 @@ def correlation_report(
     proxies: list[str] | None = None,
     n_boot: int = 1000,
     truth: Table | None = None,
+    protocol_hash: str | list[str] | None = None,
 ) -> pd.DataFrame:
     """One row per proxy (and a ceiling row): rank correlations with the mean-over-seeds target.
 
@@ -112,16 +123,17 @@ def correlation_report(
         proxies: proxies to report (default: every non-training metric of the table).
         n_boot: bootstrap resamples for the 95% intervals.
         truth: another table holding the target (e.g. imported published accuracies), joined on arch_id.
+        protocol_hash: the protocol(s) of the proxy values, required when the table holds several.
     """
     task = task or str(table.records["task"].iloc[0])
     proxies = default_proxies(table, target) if proxies is None else proxies
-    frame, by_seed = aligned(table, target, task, proxies, truth)
+    frame, by_seed = aligned(table, target, task, proxies, truth, protocol_hash)
     healthy = frame[~frame["degenerate"]]
     n_degenerate = int(frame["degenerate"].sum())
     rows = []
     for proxy in proxies:
         ok = healthy[proxy].notna()
-        seconds = table.filter(metric=proxy, task=task, status="ok")["seconds"]
+        seconds = table.filter(metric=proxy, task=task, status="ok", protocol_hash=protocol_hash)["seconds"]
         rows.append(
             _row(
                 proxy,

@@ -79,10 +79,19 @@ class Table:
         """One row per ``arch_id``, one column per metric: the mean over seeds of ``ok`` values.
 
         ``epoch="last"`` keeps each metric's final curve point; failures are left out (NaN cells).
+        A metric measured under several protocols is refused unless ``protocol_hash=`` picks them:
+        numbers from different protocols are never averaged silently.
         """
         frame = self.filter(status="ok", **conditions)
         if metrics is not None:
             frame = frame[frame["metric"].isin(metrics)]
+        protocols = frame.groupby("metric")["protocol_hash"].nunique()
+        mixed = sorted(protocols[protocols > 1].index)
+        if mixed:
+            raise ValueError(
+                f"metrics {mixed} were measured under several protocols in {self.path}; "
+                "choose with protocol_hash=... (see the manifest's protocols)"
+            )
         if epoch == "last":
             last = frame.groupby("metric")["epoch"].transform("max")
             frame = frame[frame["epoch"] == last]
