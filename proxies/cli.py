@@ -40,7 +40,7 @@ def _list(args: argparse.Namespace) -> int:
             or "-"
         )
         direction = "higher" if card.higher_is_better else "lower"
-        print(f"{name:10s} {card.kind:10s} needs {needs:17s} {direction:6s} {card.summary}")
+        print(f"{name:15s} {card.kind:10s} needs {needs:17s} {direction:6s} {card.summary}")
     return 0
 
 

@@ -89,7 +89,9 @@ def test_a_table_with_several_protocols_refuses_silent_averaging(varied):
     with pytest.raises(ValueError, match="several protocols"):
         correlation_report(table, "val_acc", proxies=["snip"], n_boot=20)
     one = next(iter(table.manifest["protocols"]))
-    assert len(table.wide(["snip"], protocol_hash=one)) == 4  # 4 distinct classes, the degenerate one included
+    assert (
+        len(table.wide(["snip"], protocol_hash=one)) == 4
+    )  # 4 distinct classes, the degenerate one included
 
 
 def test_sensitivity_report_frames(varied):
