@@ -15,7 +15,7 @@ from typing import Any
 
 from benchmarks.executors import Executor, LocalExecutor
 from benchmarks.journal import Journal
-from benchmarks.schema import make_record, utc_now
+from benchmarks.schema import arch_row, make_record, utc_now
 from proxies.base import get_proxy
 from proxies.protocol import Protocol
 from proxies.training import Recipe
@@ -86,17 +86,7 @@ def plan(spec: BuildSpec) -> tuple[list[Unit], list[dict[str, Any]]]:
 
     space = spaces.get(spec.space)
     archs = [space.parse(s) for s in spec.archs]
-    arch_rows = [
-        {
-            "space": space.name,
-            "space_version": space.version,
-            "arch": a.string,
-            "arch_id": a.arch_id,
-            "index": space.index(a),
-            "degenerate": space.is_degenerate(a),
-        }
-        for a in dict.fromkeys(archs)
-    ]
+    arch_rows = [arch_row(space, a) for a in dict.fromkeys(archs)]
     representatives = {a.arch_id: space.representative(a) for a in archs}
     cost = tuple(p for p in spec.proxies if get_proxy(p).card.kind == "cost")
     functional = tuple(p for p in spec.proxies if get_proxy(p).card.kind != "cost")

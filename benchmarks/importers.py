@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from benchmarks.journal import Journal
-from benchmarks.schema import make_record, utc_now
+from benchmarks.schema import arch_row, make_record, utc_now
 from benchmarks.store import export, sha256_file
 from proxies.protocol import sha256_of
 
@@ -116,17 +116,7 @@ def import_accuracies(path: str | Path, spec: AccuracyImport, out: str | Path) -
             f"metric:{spec.metric}",
             {"unit": spec.unit, "kind": "functional", "higher_is_better": True, "source": path.name},
         )
-        journal.add_archs(
-            {
-                "space": space.name,
-                "space_version": space.version,
-                "arch": a.string,
-                "arch_id": a.arch_id,
-                "index": space.index(a),
-                "degenerate": space.is_degenerate(a),
-            }
-            for a in dict.fromkeys(archs)
-        )
+        journal.add_archs(arch_row(space, a) for a in dict.fromkeys(archs))
         records = [
             make_record(
                 space=space.name,

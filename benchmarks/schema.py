@@ -64,6 +64,18 @@ def utc_now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
+def arch_row(space: object, arch: object) -> dict[str, object]:
+    """The architectures-table row of ``arch`` (a ``spaces.Architecture``) in ``space``."""
+    return {
+        "space": space.name,
+        "space_version": space.version,
+        "arch": arch.string,
+        "arch_id": arch.arch_id,
+        "index": space.index(arch),
+        "degenerate": space.is_degenerate(arch),
+    }
+
+
 def make_record(**fields: object) -> dict[str, object]:
     """A record dict with every schema column; raises ValueError on a bad status or a value/status mismatch."""
     unknown = set(fields) - set(RECORD_COLUMNS)

@@ -12,13 +12,7 @@ import spaces.registry as registry_module
 from proxies.base import PROXIES, Proxy, ProxyCard
 from proxies.conformance import check_proxy, proxy_checks
 
-
-@pytest.fixture(scope="module", autouse=True)
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 CASES = [(name, check_name) for name in proxies.list_proxies() for check_name, _ in proxy_checks(name)]
