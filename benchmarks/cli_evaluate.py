@@ -22,6 +22,31 @@ def _nested_actions(sub: argparse._SubParsersAction, command: str) -> argparse._
     raise RuntimeError(f"command {command!r} has no sub-actions to extend")
 
 
+def _report_arguments(p: argparse.ArgumentParser, n_boot: int) -> None:
+    p.add_argument("--table", type=Path, required=True, help="table folder with the proxy values")
+    p.add_argument("--target", required=True, help="ground-truth metric, e.g. val_acc")
+    p.add_argument(
+        "--truth", type=Path, default=None, help="another table holding the target (e.g. imported)"
+    )
+    p.add_argument("--proxies", type=name_list, default=None, help="proxies to report (default: all)")
+    p.add_argument("--n-boot", type=int, default=n_boot, help=f"bootstrap resamples (default: {n_boot})")
+    p.add_argument("--out", type=Path, required=True, help="folder for the report files")
+
+
+def _open_inputs(args: argparse.Namespace):
+    """The proxy table, the truth table (or None) and the proxies to report."""
+    from benchmarks.report import default_proxies
+    from benchmarks.table import open_table
+
+    table = open_table(args.table)
+    truth = open_table(args.truth) if args.truth else None
+    proxies = list(args.proxies) if args.proxies else default_proxies(table, args.target)
+    unknown = sorted(set(proxies) - set(table.records["metric"]))
+    if unknown:
+        raise CLIError(f"proxies {unknown} have no records in {args.table}")
+    return table, truth, proxies
+
+
 def register_proxies_evaluate(sub: argparse._SubParsersAction) -> None:
     """Add ``archbench proxies evaluate``."""
     p = _nested_actions(sub, "proxies").add_parser(
@@ -46,15 +71,9 @@ def _evaluate(args: argparse.Namespace) -> int:
     import pandas as pd
 
     from benchmarks.render import write_report
-    from benchmarks.report import correlation_report, default_proxies, points, to_markdown
-    from benchmarks.table import open_table
+    from benchmarks.report import correlation_report, points, to_markdown
 
-    table = open_table(args.table)
-    truth = open_table(args.truth) if args.truth else None
-    proxies = list(args.proxies) if args.proxies else default_proxies(table, args.target)
-    unknown = sorted(set(proxies) - set(table.records["metric"]))
-    if unknown:
-        raise CLIError(f"proxies {unknown} have no records in {args.table}")
+    table, truth, proxies = _open_inputs(args)
     tasks = list(args.task) if args.task else sorted(table.records["task"].unique())
     reports, plotted = [], []
     for task in tasks:
@@ -77,25 +96,16 @@ def register_proxies_sensitivity(sub: argparse._SubParsersAction) -> None:
         "Kendall tau-b with the target, the proxy's rank agreement with itself under the base protocol, and "
         "seed-to-seed stability.",
     )
-    p.add_argument("--table", type=Path, required=True, help="table folder built with several protocols")
-    p.add_argument("--target", required=True, help="ground-truth metric, e.g. val_acc")
-    p.add_argument("--truth", type=Path, default=None, help="another table holding the target")
+    _report_arguments(p, n_boot=500)
     p.add_argument("--task", default=None, help="task (default: the table's first)")
-    p.add_argument("--proxies", type=name_list, default=None, help="proxies to report (default: all)")
     p.add_argument("--base", default=None, help="base protocol hash prefix (default: the design's centre)")
-    p.add_argument("--n-boot", type=int, default=500, help="bootstrap resamples (default: 500)")
-    p.add_argument("--out", type=Path, required=True, help="folder for sensitivity.md and the Parquet files")
     p.set_defaults(func=_sensitivity)
 
 
 def _sensitivity(args: argparse.Namespace) -> int:
-    from benchmarks.report import default_proxies
     from benchmarks.sensitivity import sensitivity_report, to_markdown
-    from benchmarks.table import open_table
 
-    table = open_table(args.table)
-    truth = open_table(args.truth) if args.truth else None
-    proxies = list(args.proxies) if args.proxies else default_proxies(table, args.target)
+    table, truth, proxies = _open_inputs(args)
     task = args.task or str(table.records["task"].iloc[0])
     frames = sensitivity_report(
         table, args.target, task, proxies, truth=truth, base=args.base, n_boot=args.n_boot

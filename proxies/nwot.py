@@ -13,6 +13,7 @@ import numpy as np
 import torch
 import torch.nn as nn
 
+from proxies.activations import for_each_relu_code
 from proxies.base import ProxyContext, Undefined
 
 
@@ -20,18 +21,12 @@ def agreement_kernel(model: nn.Module, x: torch.Tensor) -> np.ndarray:
     """K[i, j]: ReLU units (over all ReLUs) on which images i and j have the same on/off state."""
     kernel = torch.zeros((len(x), len(x)), dtype=torch.float64)
 
-    def hook(module: nn.Module, inputs: tuple[torch.Tensor, ...], out: torch.Tensor) -> None:
+    def accumulate(codes: torch.Tensor) -> None:
         nonlocal kernel
-        codes = (inputs[0].detach().reshape(len(x), -1) > 0).double()
-        kernel = kernel + codes @ codes.T + (1 - codes) @ (1 - codes).T
+        c = codes.double()
+        kernel = kernel + c @ c.T + (1 - c) @ (1 - c).T
 
-    handles = [m.register_forward_hook(hook) for m in model.modules() if isinstance(m, nn.ReLU)]
-    try:
-        with torch.no_grad():
-            model(x)
-    finally:
-        for h in handles:
-            h.remove()
+    for_each_relu_code(model, x, accumulate)
     return kernel.numpy()
 
 

@@ -33,6 +33,7 @@ import numpy as np
 import torch
 import torch.nn as nn
 
+from proxies.activations import for_each_relu_code
 from proxies.base import ProxyContext, Undefined
 
 _COLUMNS = 1 << 20
@@ -103,17 +104,7 @@ def ntk(ctx: ProxyContext) -> float:
 def activation_codes(model: nn.Module, x: torch.Tensor) -> np.ndarray:
     """``(inputs, units)`` booleans: unit > 0 at the output of every ``nn.ReLU``, in call order."""
     codes: list[torch.Tensor] = []
-
-    def hook(module: nn.Module, inputs: tuple[torch.Tensor, ...], out: torch.Tensor) -> None:
-        codes.append((out.detach() > 0).reshape(len(x), -1).cpu())
-
-    handles = [m.register_forward_hook(hook) for m in model.modules() if isinstance(m, nn.ReLU)]
-    try:
-        with torch.no_grad():
-            model(x)
-    finally:
-        for h in handles:
-            h.remove()
+    for_each_relu_code(model, x, codes.append)
     if not codes:
         return np.zeros((len(x), 0), dtype=bool)
     return torch.cat(codes, dim=1).numpy()
