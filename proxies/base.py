@@ -111,11 +111,7 @@ class ProxyContext:
         self.device = device
         self.task = get_task(protocol.task)
         self.resolution = protocol.resolution or self.task.resolution
-        # SearchSpace subclasses always have check_resolution; a duck-typed space needs only build and
-        # is_degenerate, and is trusted to take the protocol's resolution
-        check_resolution = getattr(space, "check_resolution", None)
-        if check_resolution is not None:
-            check_resolution(self.resolution)
+        space.check_resolution(self.resolution)
         self._cache: dict[str, Any] = {}
 
     @property

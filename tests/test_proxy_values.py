@@ -13,13 +13,13 @@ import numpy as np
 import pytest
 import torch
 import torch.nn as nn
+from _proxy_helpers import context
 
-from proxies.base import ProxyContext, Undefined
+from proxies.base import Undefined
 from proxies.cost import count_macs, count_params
 from proxies.gradients import grad_norm, grad_norm_score, snip, snip_score
 from proxies.jacob_cov import K, jacob_cov, jacob_cov_score, jacobian_rows
 from proxies.nwot import agreement_kernel, nwot_score
-from proxies.protocol import Protocol
 from proxies.synflow import synflow, synflow_score
 
 W1 = np.array([[1, -2, 0], [3, 1, -1], [0, 0, 2], [-1, 1, 1]], dtype=np.float64)  # 4x3
@@ -45,24 +45,6 @@ def linear_net(*weights: np.ndarray, bn: bool = False) -> nn.Sequential:
                 layers.append(nn.BatchNorm1d(w.shape[0]))
             layers.append(nn.ReLU())
     return nn.Sequential(*layers)
-
-
-class FakeSpace:
-    """The least a `ProxyContext` needs from a space: ``build`` and ``is_degenerate``."""
-
-    def __init__(self, factory):
-        self.factory = factory
-
-    def build(self, arch, task, **options):
-        return self.factory()
-
-    def is_degenerate(self, arch):
-        return False
-
-
-def context(factory, **protocol) -> ProxyContext:
-    p = Protocol(**{"task": "mnist5k", "batch_size": 8, "resolution": 4, **protocol})
-    return ProxyContext(FakeSpace(factory), None, p, seed=0)
 
 
 # ---- SynFlow ------------------------------------------------------------------------------------------

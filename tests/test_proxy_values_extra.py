@@ -15,6 +15,7 @@ import pytest
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from _proxy_helpers import context
 
 import spaces
 from proxies.base import ProxyContext, Undefined
@@ -66,30 +67,6 @@ def linear(w: np.ndarray, b: np.ndarray | None = None) -> nn.Linear:
         if b is not None:
             lin.bias.copy_(torch.from_numpy(b))
     return lin
-
-
-class FakeSpace:
-    """The least a `ProxyContext` needs from a space; records the build options it was given."""
-
-    def __init__(self, factory):
-        self.factory = factory
-        self.builds: list[dict] = []
-
-    def build(self, arch, task, **options):
-        self.builds.append(options)
-        return self.factory()
-
-    def is_degenerate(self, arch):
-        return False
-
-    def check_resolution(self, resolution):
-        if resolution < 4:
-            raise ValueError(f"resolution {resolution} too small")
-
-
-def context(factory, **protocol) -> ProxyContext:
-    p = Protocol(**{"task": "mnist5k", "batch_size": 8, "resolution": 4, **protocol})
-    return ProxyContext(FakeSpace(factory), None, p, seed=0)
 
 
 def classifier_factory(w: np.ndarray, b: np.ndarray | None = None):
