@@ -195,19 +195,7 @@ def _archs_for(args: argparse.Namespace) -> tuple[str, ...]:
         return tuple({a.arch_id: space.representative(a).string for a in space.enumerate()}.values())
     if args.sample < 1:
         raise CLIError(f"--sample must be >= 1, got {args.sample}")
-    return tuple(a.string for a in sample_unique(space, args.sample, np.random.default_rng(args.seed)))
-
-
-def sample_unique(space, n: int, rng) -> list:
-    """``n`` uniformly sampled architectures with pairwise distinct ``arch_id``s."""
-    out: dict[str, object] = {}
-    limit = space.card.num_unique or space.size
-    if n > limit:
-        raise CLIError(f"cannot sample {n} distinct classes from {space.name} ({limit} exist)")
-    while len(out) < n:
-        arch = space.sample(rng)
-        out.setdefault(arch.arch_id, arch)
-    return list(out.values())
+    return tuple(a.string for a in space.sample_unique(args.sample, np.random.default_rng(args.seed)))
 
 
 def _build(args: argparse.Namespace) -> int:

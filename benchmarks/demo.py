@@ -41,7 +41,6 @@ def run_demo(config: DemoConfig, out: str | Path) -> Path:
 
     import spaces
     from benchmarks.build import BuildSpec, build
-    from benchmarks.cli import sample_unique
     from benchmarks.executors import LocalExecutor
     from benchmarks.report import CEILING, correlation_report, to_markdown
     from benchmarks.store import export
@@ -54,7 +53,7 @@ def run_demo(config: DemoConfig, out: str | Path) -> Path:
     out = Path(out)
     space = spaces.get("nb201")
     options = (("C", config.width), ("N", config.cells_per_stage))
-    archs = sample_unique(space, config.num_archs, np.random.default_rng(config.sample_seed))
+    archs = space.sample_unique(config.num_archs, np.random.default_rng(config.sample_seed))
     protocol = Protocol(
         task=config.task, batch_size=config.proxy_batch, resolution=config.resolution, build=options
     )

@@ -93,6 +93,17 @@ class SearchSpace(ABC):
     def sample(self, rng: np.random.Generator) -> Architecture:
         """One architecture drawn uniformly at random with ``rng``."""
 
+    def sample_unique(self, n: int, rng: np.random.Generator) -> list[Architecture]:
+        """``n`` uniformly sampled architectures with pairwise distinct ``arch_id``s, in draw order."""
+        limit = self.card.num_unique or self.size
+        if not 1 <= n <= limit:
+            raise ValueError(f"cannot sample {n} distinct classes from {self.name} (1..{limit})")
+        out: dict[str, Architecture] = {}
+        while len(out) < n:
+            arch = self.sample(rng)
+            out.setdefault(arch.arch_id, arch)
+        return list(out.values())
+
     @abstractmethod
     def mutate(self, arch: Architecture, rng: np.random.Generator) -> Architecture:
         """A random neighbour of ``arch`` (one elementary change)."""

@@ -16,7 +16,6 @@ import pytest
 from _bench_helpers import SPACE, archbench_exe
 
 from benchmarks.build import BuildSpec, plan
-from benchmarks.cli import sample_unique
 from benchmarks.journal import Journal
 from benchmarks.table import open_table
 from proxies.protocol import Protocol
@@ -61,7 +60,7 @@ KILL_AFTER = 14
 def planned_keys() -> set[str]:
     """The unit keys the command above plans (same sampling as the CLI)."""
     options = (("C", 4), ("N", 1))
-    archs = sample_unique(SPACE, SAMPLE, np.random.default_rng(0))
+    archs = SPACE.sample_unique(SAMPLE, np.random.default_rng(0))
     spec = BuildSpec(
         space="nb201",
         task="mnist5k",

@@ -394,3 +394,14 @@ def test_index_and_representative_trust_ops_not_hand_built_fields():
 def test_resolution_not_divisible_by_4_is_refused(resolution):
     with pytest.raises(ValueError, match="divisible by 4"):
         spaces.get("nb201").check_resolution(resolution)
+
+
+def test_sample_unique_gives_distinct_classes_deterministically():
+    import numpy as np
+
+    space = spaces.get("nb201")
+    first = space.sample_unique(40, np.random.default_rng(3))
+    assert len({a.arch_id for a in first}) == 40
+    assert first == space.sample_unique(40, np.random.default_rng(3))
+    with pytest.raises(ValueError, match="cannot sample 6467"):
+        space.sample_unique(6467, np.random.default_rng(0))
