@@ -8,7 +8,6 @@ published index) and per seed. Every unit has a stable key, so a rerun skips fin
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -242,15 +241,13 @@ def build(
     journal_path: str | Path,
     executor: Executor | None = None,
     progress: bool = True,
-    units: Sequence[Unit] | None = None,
 ) -> BuildResult:
     """Run every unit of ``spec`` not yet in the journal at ``journal_path``; resumable at any point."""
     import spaces
 
     start = time.perf_counter()
     executor = executor or LocalExecutor()
-    planned, arch_rows = plan(spec)
-    units = list(units) if units is not None else planned
+    units, arch_rows = plan(spec)
     space = spaces.get(spec.space)
     with Journal(journal_path) as journal:
         journal.bind("space", {"name": space.name, "version": space.version})

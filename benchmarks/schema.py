@@ -7,7 +7,8 @@ from importlib.metadata import PackageNotFoundError, version
 
 import pyarrow as pa
 
-STATUSES = ("ok", "nan", "inf", "oom", "error", "unavailable")
+from proxies.runner import STATUSES  # the one status vocabulary, shared with the proxy runner
+
 SCHEMA_VERSION = 1
 
 RECORD_SCHEMA = pa.schema(

@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from spaces.base import Architecture, SearchSpace
 
 STATUSES = ("ok", "nan", "inf", "oom", "error", "unavailable")
+"""Every status a value can carry; ``value`` is set exactly when the status is ``ok``."""
 
 
 @dataclass(frozen=True)
