@@ -166,7 +166,7 @@ def run_unit(unit: Unit) -> list[dict[str, Any]]:
         ]
     from proxies.training import train
 
-    recipe = Recipe(**{**unit.recipe, "build": tuple(unit.recipe["build"].items())})
+    recipe = Recipe.from_dict(unit.recipe)
     common = {**base, "fidelity": recipe.epochs, "protocol_hash": recipe.hash}
     start = time.perf_counter()
     try:

@@ -28,7 +28,8 @@ def sha256_of(obj: Any) -> str:
     return hashlib.sha256(canonical_json(obj).encode()).hexdigest()
 
 
-def _frozen_items(mapping: Mapping[str, Any] | None) -> tuple[tuple[str, Any], ...]:
+def frozen_items(mapping: Mapping[str, Any] | None) -> tuple[tuple[str, Any], ...]:
+    """A mapping as sorted ``(key, value)`` pairs, hashable for frozen dataclasses."""
     return tuple(sorted((mapping or {}).items()))
 
 
@@ -62,9 +63,9 @@ class Protocol:
     params: tuple[tuple[str, Any], ...] = field(default=())
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "build", _frozen_items(dict(self.build)))
+        object.__setattr__(self, "build", frozen_items(dict(self.build)))
         object.__setattr__(
-            self, "params", tuple(sorted((k, _frozen_items(dict(v))) for k, v in dict(self.params).items()))
+            self, "params", tuple(sorted((k, frozen_items(dict(v))) for k, v in dict(self.params).items()))
         )
         if isinstance(self.batch_size, bool) or not isinstance(self.batch_size, int) or self.batch_size < 1:
             raise ValueError(f"protocol batch_size must be a positive integer, got {self.batch_size!r}")

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import asdict, dataclass, field
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, fields
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -18,7 +19,7 @@ import torch
 import torch.nn.functional as F
 
 from proxies import datasets
-from proxies.protocol import _frozen_items, sha256_of
+from proxies.protocol import frozen_items, sha256_of
 from spaces.tasks import get_task
 
 if TYPE_CHECKING:
@@ -45,7 +46,7 @@ class Recipe:
     build: tuple[tuple[str, Any], ...] = field(default=())
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "build", _frozen_items(dict(self.build)))
+        object.__setattr__(self, "build", frozen_items(dict(self.build)))
         if not isinstance(self.epochs, int) or self.epochs < 1:
             raise ValueError(f"recipe epochs must be a positive integer, got {self.epochs!r}")
         if self.batch_size < 1 or self.lr <= 0:
@@ -62,6 +63,15 @@ class Recipe:
         out = asdict(self)
         out["build"] = dict(self.build)
         return out
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Recipe:
+        """Inverse of :meth:`to_dict`; unknown keys are an error."""
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ValueError(f"unknown recipe fields {unknown} (valid: {sorted(known)})")
+        return cls(**data)
 
     @property
     def hash(self) -> str:

@@ -255,3 +255,11 @@ def test_recipe_invalid_value_raises_naming_the_field(field_name, value):
 def test_recipe_refuses_to_evaluate_on_train():
     with pytest.raises(ValueError, match="never train"):
         Recipe(eval_split="train")
+
+
+def test_recipe_from_dict_round_trips_and_refuses_unknown_fields():
+    r = Recipe(**{**TINY_RECIPE, "build": {"C": 4, "N": 1}})
+    assert Recipe.from_dict(r.to_dict()) == r
+    assert Recipe.from_dict(r.to_dict()).hash == r.hash
+    with pytest.raises(ValueError, match="unknown recipe fields \\['optimiser'\\]"):
+        Recipe.from_dict({**r.to_dict(), "optimiser": "adam"})
