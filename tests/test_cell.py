@@ -62,30 +62,30 @@ def zero_fixing_maps(spec: CellSpec, rnd: random.Random) -> dict:
     the maps non-additive and non-commuting under composition, so the model distinguishes strictly
     more cells than a linear one would (a stronger soundness check).
     """
-    maps = {}
-    for op in spec.ops:
-        if op in spec.zero_ops:
-            maps[op] = lambda v: 0
-        elif op in spec.identity_ops:
-            maps[op] = lambda v: v
-        else:
-            a, c = rnd.randrange(1, P), rnd.randrange(P)
-            maps[op] = lambda v, a=a, c=c: (a * v + c * v * v) % P
-    return maps
+
+    def plain(rnd: random.Random):
+        a, c = rnd.randrange(1, P), rnd.randrange(P)
+        return lambda v: (a * v + c * v * v) % P
+
+    return _op_maps(spec, rnd, plain)
 
 
 def affine_maps(spec: CellSpec, rnd: random.Random) -> dict:
     """identity -> x, zero -> 0, every other op a random affine map a*v + b (mod P), a != 0."""
-    maps = {}
-    for op in spec.ops:
-        if op in spec.zero_ops:
-            maps[op] = lambda v: 0
-        elif op in spec.identity_ops:
-            maps[op] = lambda v: v
-        else:
-            a, b = rnd.randrange(1, P), rnd.randrange(P)
-            maps[op] = lambda v, a=a, b=b: (a * v + b) % P
-    return maps
+
+    def plain(rnd: random.Random):
+        a, b = rnd.randrange(1, P), rnd.randrange(P)
+        return lambda v: (a * v + b) % P
+
+    return _op_maps(spec, rnd, plain)
+
+
+def _op_maps(spec: CellSpec, rnd: random.Random, plain) -> dict:
+    """identity -> x, zero -> 0, every other op ``plain(rnd)`` (drawn in op order, so seeds stay put)."""
+    return {
+        op: (lambda v: 0) if op in spec.zero_ops else (lambda v: v) if op in spec.identity_ops else plain(rnd)
+        for op in spec.ops
+    }
 
 
 # ------------------------------------------------------------------------------------------------
