@@ -22,6 +22,8 @@ from proxies.training import Recipe
 TRAIN_METRICS = {
     "train_loss": {"unit": "nats", "kind": "functional", "higher_is_better": False},
     "train_acc": {"unit": "%", "kind": "functional", "higher_is_better": True},
+    # Sum of the epoch's minibatch mean losses: SoTL's summand (Ru et al., NeurIPS 2021), kept exact.
+    "train_loss_sum": {"unit": "nats", "kind": "functional", "higher_is_better": False},
 }
 
 
@@ -189,6 +191,7 @@ def run_unit(unit: Unit) -> list[dict[str, Any]]:
         values = {
             "train_loss": point.train_loss,
             "train_acc": point.train_acc,
+            "train_loss_sum": point.loss_sum,
             eval_metric(recipe): point.eval_acc,
         }
         for metric, value in values.items():

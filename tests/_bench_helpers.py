@@ -29,7 +29,7 @@ COST_PROXIES = ("params", "flops")
 FUNCTIONAL_PROXIES = ("synflow", "snip", "nwot")
 PROXIES = COST_PROXIES + FUNCTIONAL_PROXIES
 TRAIN_SEEDS = (0, 1)
-TRAIN_METRICS = ("train_loss", "train_acc", "val_acc")
+TRAIN_METRICS = ("train_loss", "train_acc", "train_loss_sum", "val_acc")
 
 SPACE = spaces.get("nb201")
 

@@ -51,7 +51,7 @@ ARGS = [
 UNIT_METRICS = {
     "cost": {"params", "flops"},
     "proxies": {"synflow", "snip"},
-    "train": {"train_loss", "train_acc", "val_acc"},
+    "train": {"train_loss", "train_acc", "train_loss_sum", "val_acc"},
 }
 # Kill once every cost unit and a few class units are done, well before the end (36 units).
 KILL_AFTER = 14

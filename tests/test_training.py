@@ -16,7 +16,7 @@ import torch
 
 import spaces
 from proxies import datasets
-from proxies.training import EpochResult, Recipe, evaluate, train
+from proxies.training import AUGMENTATIONS, OPTIMIZERS, EpochResult, Recipe, evaluate, train
 
 ARCH = "|nor_conv_3x3~0|+|nor_conv_3x3~0|skip_connect~1|+|skip_connect~0|nor_conv_1x1~1|avg_pool_3x3~2|"
 TINY = {"epochs": 2, "batch_size": 256, "resolution": 8, "build": {"C": 4, "N": 1}}
@@ -152,3 +152,105 @@ def test_evaluate_counts_top1_in_percent():
     x = torch.tensor([[0.0], [1.0], [2.0], [1.0]])
     y = torch.tensor([0, 1, 1, 1])
     assert evaluate(Fixed(), x, y, batch_size=3) == 75.0
+
+
+# ---- the recipe describes the whole run -------------------------------------------------------------
+def test_default_recipe_is_nb201s():
+    r = Recipe()
+    assert (r.optimizer, r.lr, r.momentum, r.nesterov, r.weight_decay) == ("sgd", 0.1, 0.9, True, 5e-4)
+    assert (r.schedule, r.lr_min, r.batch_size, r.eval_split) == ("cosine", 0.0, 256, "val")
+
+
+def test_scaled_changes_only_the_budget_and_the_hash():
+    r = Recipe(**TINY)
+    twelve = r.scaled(12)
+    assert twelve.epochs == 12 and twelve.hash != r.hash
+    assert {k: v for k, v in twelve.to_dict().items() if k != "epochs"} == {
+        k: v for k, v in r.to_dict().items() if k != "epochs"
+    }
+    assert twelve.scaled(TINY["epochs"]) == r
+
+
+@pytest.mark.parametrize(
+    ("changes", "match"),
+    [({"optimizer": "rmsprop"}, "optimizer"), ({"lr_min": 0.2}, "lr_min"), ({"epochs": True}, "epochs")],
+)
+def test_bad_recipe_fields_are_named(changes, match):
+    with pytest.raises(ValueError, match=match):
+        Recipe(**{**TINY, **changes})
+
+
+def test_loss_sum_is_the_sum_of_minibatch_losses(curve):
+    """3,000 train images in batches of 256: 12 steps, the last of 184 images."""
+    for r in curve:
+        assert r.steps == math.ceil(3000 / 256) == 12
+        # minibatch-mean sum vs sample-weighted mean: equal up to the short last batch's weight
+        assert r.loss_sum / r.steps == pytest.approx(r.train_loss, rel=0.05)
+
+
+def test_one_full_batch_makes_loss_sum_equal_the_epoch_loss(space, arch):
+    """With one minibatch per epoch the sum of minibatch losses is that minibatch's loss."""
+    (point,) = train(space, arch, Recipe(**{**TINY, "epochs": 1, "batch_size": 3000}), seed=0)
+    assert point.steps == 1
+    assert point.loss_sum == pytest.approx(point.train_loss, rel=1e-12)
+
+
+def test_equal_batches_make_loss_sum_steps_times_the_epoch_loss(space, arch):
+    (point,) = train(space, arch, Recipe(**{**TINY, "epochs": 1, "batch_size": 1000}), seed=0)
+    assert point.steps == 3
+    assert point.loss_sum == pytest.approx(3 * point.train_loss, rel=1e-12)
+
+
+def test_same_seed_gives_a_bit_identical_loss_sum(space, arch, curve):
+    again = train(space, arch, Recipe(**TINY), seed=0)
+    assert [r.loss_sum for r in again] == [r.loss_sum for r in curve]
+
+
+def test_adamw_and_nadamw_train_and_differ(space, arch):
+    base = {**TINY, "epochs": 1, "optimizer": "adamw", "lr": 1e-3}
+    adamw = train(space, arch, Recipe(**{**base, "nesterov": False}), seed=0)
+    nadamw = train(space, arch, Recipe(**{**base, "nesterov": True}), seed=0)
+    assert math.isfinite(adamw[0].train_loss) and math.isfinite(nadamw[0].train_loss)
+    assert adamw[0].train_loss != nadamw[0].train_loss
+
+
+def test_optimizer_registry_builds_what_the_recipe_says():
+    params = [torch.nn.Parameter(torch.zeros(3))]
+    sgd = OPTIMIZERS.get("sgd")(params, Recipe(lr=0.05, momentum=0.8, weight_decay=1e-4))
+    group = sgd.param_groups[0]
+    assert isinstance(sgd, torch.optim.SGD)
+    assert (group["lr"], group["momentum"], group["nesterov"], group["weight_decay"]) == (
+        0.05,
+        0.8,
+        True,
+        1e-4,
+    )
+    adamw = OPTIMIZERS.get("adamw")(params, Recipe(optimizer="adamw", nesterov=False, momentum=0.85))
+    assert isinstance(adamw, torch.optim.AdamW) and adamw.param_groups[0]["betas"] == (0.85, 0.999)
+
+
+@pytest.mark.parametrize("name", ["crop", "flip_crop"])
+def test_random_crop_takes_a_padded_window_per_image(name):
+    """Every output image is one of the 81 windows of its 4-px zero-padded input (or of its mirror)."""
+    n, h, w = 16, 6, 5
+    x = torch.arange(1, n * h * w + 1, dtype=torch.float32).view(n, 1, h, w)
+    out = AUGMENTATIONS.get(name)(x, torch.Generator().manual_seed(0))
+    assert out.shape == x.shape
+    offsets = set()
+    for k in range(n):
+        sources = [x[k]] if name == "crop" else [x[k], x[k].flip(-1)]
+        found = [
+            (i, j)
+            for src in sources
+            for i in range(9)
+            for j in range(9)
+            if torch.equal(torch.nn.functional.pad(src, (4, 4, 4, 4))[:, i : i + h, j : j + w], out[k])
+        ]
+        assert found, k
+        offsets.add(found[0])
+    assert len(offsets) > 1  # per image, not one offset for the whole batch
+
+
+def test_no_augmentation_is_the_identity():
+    x = torch.randn(2, 1, 4, 4)
+    assert AUGMENTATIONS.get("none")(x, torch.Generator()) is x
