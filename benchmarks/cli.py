@@ -23,6 +23,7 @@ _BUILTIN_COMMANDS = {
     "import": "benchmarks.cli_evaluate:register_import",
     "proxies-evaluate": "benchmarks.cli_evaluate:register_proxies_evaluate",
     "proxies-sensitivity": "benchmarks.cli_evaluate:register_proxies_sensitivity",
+    "profile": "hw_profiles.cli:register",
 }
 
 
@@ -137,7 +138,16 @@ def register_build(sub: argparse._SubParsersAction) -> None:
     which.add_argument(
         "--archs", type=Path, metavar="FILE", help="file with one architecture string per line"
     )
-    which.add_argument("--all-unique", action="store_true", help="one member of every equivalence class")
+    which.add_argument(
+        "--all-unique",
+        action="store_true",
+        help="every equivalence class once, on its representative (cost metrics for representatives only)",
+    )
+    which.add_argument(
+        "--all",
+        action="store_true",
+        help="every cell of the space: functional metrics once per class, cost metrics per cell",
+    )
     p.add_argument("--seed", type=int, default=0, help="sampling seed (default: 0)")
     p.add_argument("--proxies", type=name_list, default=(), help="comma-separated proxies, e.g. synflow,snip")
     p.add_argument("--proxy-seeds", type=int_list, default=(0,), help="seeds of the proxy runs (default: 0)")
@@ -157,10 +167,32 @@ def register_build(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--train-epochs", type=int, default=0, help="reduced-training epochs (0: no training)")
     p.add_argument("--train-seeds", type=int_list, default=(0,), help="training seeds (default: 0)")
     p.add_argument("--train-batch-size", type=int, default=128, help="training batch size (default: 128)")
-    p.add_argument("--workers", type=int, default=1, help="local worker processes (default: 1)")
     p.add_argument(
-        "--threads", type=int, default=None, help="torch threads per worker (default: cores/workers)"
+        "--executor", default="local", help="where units run: local (process pool) or ray (default: local)"
     )
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="local worker processes (default: one per core, 1 thread each)",
+    )
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="torch threads per worker or Ray task (default: cores/workers; 1 on Ray)",
+    )
+    p.add_argument(
+        "--address", default=None, help="Ray cluster to join: auto or HOST:PORT (default: start a local one)"
+    )
+    p.add_argument(
+        "--num-gpus-per-unit",
+        type=float,
+        default=None,
+        metavar="G",
+        help="GPUs each --device cuda unit requests on Ray (default: 1)",
+    )
+    p.add_argument("--device", default="cpu", help="device the units run on: cpu or cuda (default: cpu)")
     p.add_argument("--out", type=Path, required=True, help="output folder (journal.sqlite + table/)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_build)
@@ -191,8 +223,15 @@ def _archs_for(args: argparse.Namespace) -> tuple[str, ...]:
             except ValueError as exc:
                 raise CLIError(f"{args.archs}:{number}: {exc}") from None
         return tuple(dict.fromkeys(parsed))
-    if args.all_unique:
-        return tuple({a.arch_id: space.representative(a).string for a in space.enumerate()}.values())
+    if args.all or args.all_unique:
+        cells = list(space.enumerate())
+        if args.all:
+            return tuple(a.string for a in cells)
+        first = {}
+        for a in cells:  # one representative look-up per class
+            if a.arch_id not in first:
+                first[a.arch_id] = space.representative(a).string
+        return tuple(first.values())
     if args.sample < 1:
         raise CLIError(f"--sample must be >= 1, got {args.sample}")
     return tuple(a.string for a in space.sample_unique(args.sample, np.random.default_rng(args.seed)))
@@ -200,7 +239,6 @@ def _archs_for(args: argparse.Namespace) -> tuple[str, ...]:
 
 def _build(args: argparse.Namespace) -> int:
     from benchmarks.build import BuildSpec, build
-    from benchmarks.executors import LocalExecutor
     from benchmarks.store import export
     from proxies.protocol import Protocol
     from proxies.training import Recipe
@@ -234,6 +272,7 @@ def _build(args: argparse.Namespace) -> int:
         if args.train_epochs > 0
         else None,
         train_seeds=args.train_seeds if args.train_epochs > 0 else (),
+        device=args.device,
     )
     specs = [spec]
     if args.vary:
@@ -254,15 +293,43 @@ def _build(args: argparse.Namespace) -> int:
             for i, (_, p) in enumerate(variants)
         ]
         print(f"{len(variants)} protocols: " + ", ".join(label for label, _ in variants))
-    executor = LocalExecutor(args.workers, args.threads)
+    executor = _executor_for(args)
     ran = skipped = 0
     seconds = 0.0
-    for one in specs:
-        result = build(one, args.out / "journal.sqlite", executor, progress=not args.quiet)
-        ran, skipped, seconds = ran + result.ran, skipped + result.skipped, seconds + result.seconds
+    try:
+        for one in specs:
+            result = build(one, args.out / "journal.sqlite", executor, progress=not args.quiet)
+            ran, skipped, seconds = ran + result.ran, skipped + result.skipped, seconds + result.seconds
+    finally:
+        close = getattr(executor, "close", None)
+        if close is not None:
+            close()
     table = export(result.journal, args.out / "table", overwrite=True)
     print(f"{ran} units run, {skipped} already done, {seconds:.1f} s; table: {table}")
     return 0
+
+
+def _executor_for(args: argparse.Namespace):
+    """The executor ``--executor`` names, with the options that apply to it."""
+    from benchmarks.executors import EXECUTORS, make_executor
+
+    if args.device not in ("cpu", "cuda") and not args.device.startswith("cuda:"):
+        raise CLIError(f"--device must be cpu or cuda, got {args.device!r}")
+    if args.executor not in EXECUTORS:
+        raise CLIError(f"unknown executor {args.executor!r} (valid: {', '.join(EXECUTORS.names())})")
+    if args.executor == "local":
+        for flag, value in (("--address", args.address), ("--num-gpus-per-unit", args.num_gpus_per_unit)):
+            if value is not None:
+                raise CLIError(f"{flag} applies to --executor ray only")
+        return make_executor("local", workers=args.workers, threads=args.threads)
+    if args.executor == "ray" and args.workers is not None:
+        raise CLIError(
+            "--workers applies to --executor local; a Ray build runs as many tasks as the cluster fits"
+        )
+    options = {"threads": args.threads}
+    if args.executor == "ray":
+        options.update(address=args.address, num_gpus_per_unit=args.num_gpus_per_unit)
+    return make_executor(args.executor, **options)
 
 
 # ---- archbench query ----------------------------------------------------------------------------------

@@ -1,17 +1,33 @@
-"""`Device` descriptors recorded with every measurement (model, cores, threads, library versions)."""
+"""`Device` descriptors recorded with every measurement.
+
+A descriptor names what ran a number: kind, model, cores and threads, memory, the library and driver
+versions that produced it, and the power/frequency settings the OS exposes (CPU frequency governor
+and current/maximum frequency from ``/sys/devices/system/cpu/cpu0/cpufreq`` where readable). Values
+the OS does not expose are ``None``, never guessed. The sysfs root is injectable for tests.
+"""
 
 from __future__ import annotations
 
 import os
 import platform
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from functools import lru_cache
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
 from typing import Any
+
+SYSFS_CPU = Path("/sys/devices/system/cpu")
+_VERSIONED = ("numpy", "onnxruntime", "onnx", "nvidia-ml-py")
 
 
 @dataclass(frozen=True)
 class Device:
-    """What ran a measurement: kind, model name, logical cores, threads used and key versions."""
+    """What ran a measurement: kind, model name, logical cores, threads used and key versions.
+
+    ``memory_bytes`` is host RAM for CPU kinds and GPU memory for CUDA; ``versions`` holds library and
+    driver versions as sorted ``(name, version)`` pairs; ``governor``, ``freq_mhz`` and
+    ``max_freq_mhz`` come from cpufreq sysfs (None where the OS does not expose them).
+    """
 
     kind: str
     model: str
@@ -19,6 +35,11 @@ class Device:
     threads: int
     torch: str
     python: str
+    memory_bytes: int | None = None
+    versions: tuple[tuple[str, str], ...] = field(default=())
+    governor: str | None = None
+    freq_mhz: float | None = None
+    max_freq_mhz: float | None = None
 
     @property
     def label(self) -> str:
@@ -27,7 +48,10 @@ class Device:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-JSON form for manifests."""
-        return asdict(self)
+        out = asdict(self)
+        out["versions"] = dict(self.versions)
+        out["label"] = self.label
+        return out
 
 
 @lru_cache(maxsize=1)
@@ -42,16 +66,83 @@ def _cpu_model() -> str:
     return platform.processor() or platform.machine() or "unknown cpu"
 
 
-def describe(kind: str = "cpu") -> Device:
-    """The :class:`Device` this process runs on (``cpu`` or ``cuda``)."""
+def _read(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8").strip() or None
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+def _khz_to_mhz(text: str | None) -> float | None:
+    try:
+        return int(text) / 1000.0 if text is not None else None
+    except ValueError:
+        return None
+
+
+def cpu_frequency(root: str | Path = SYSFS_CPU) -> dict[str, Any]:
+    """CPU 0's cpufreq governor and current/maximum frequency (MHz) from sysfs; None where unreadable."""
+    freq = Path(root) / "cpu0" / "cpufreq"
+    return {
+        "governor": _read(freq / "scaling_governor"),
+        "freq_mhz": _khz_to_mhz(_read(freq / "scaling_cur_freq")),
+        "max_freq_mhz": _khz_to_mhz(_read(freq / "cpuinfo_max_freq")),
+    }
+
+
+def host_memory_bytes(meminfo: str | Path = "/proc/meminfo") -> int | None:
+    """Total host RAM in bytes from ``/proc/meminfo`` (None where unreadable)."""
+    text = _read(Path(meminfo))
+    for line in (text or "").splitlines():
+        if line.startswith("MemTotal:"):
+            parts = line.split()
+            if len(parts) >= 2 and parts[1].isdigit():
+                return int(parts[1]) * 1024
+    return None
+
+
+def library_versions() -> tuple[tuple[str, str], ...]:
+    """Versions of the installed libraries that can change a measurement (absent ones left out)."""
+    found = {}
+    for name in _VERSIONED:
+        try:
+            found[name] = version(name)
+        except PackageNotFoundError:
+            continue
+    return tuple(sorted(found.items()))
+
+
+def _cuda_details() -> tuple[str, int | None, dict[str, str]]:
     import torch
 
+    props = torch.cuda.get_device_properties(0)
+    extra = {"cuda": str(torch.version.cuda), "cudnn": str(torch.backends.cudnn.version())}
+    try:
+        import pynvml
+
+        pynvml.nvmlInit()
+        try:
+            driver = pynvml.nvmlSystemGetDriverVersion()
+            extra["nvidia_driver"] = driver.decode() if isinstance(driver, bytes) else str(driver)
+        finally:
+            pynvml.nvmlShutdown()
+    except Exception:  # NVML is optional: no driver version then, never a guess
+        pass
+    return props.name, int(props.total_memory), extra
+
+
+def describe(kind: str = "cpu", sysfs_root: str | Path = SYSFS_CPU) -> Device:
+    """The :class:`Device` this process runs on (``cpu`` or ``cuda``); ValueError for anything else."""
+    import torch
+
+    versions = dict(library_versions())
     if kind == "cuda":
         if not torch.cuda.is_available():
             raise ValueError("device 'cuda' requested but torch sees no CUDA device")
-        model = torch.cuda.get_device_name(0)
+        model, memory, extra = _cuda_details()
+        versions.update(extra)
     elif kind == "cpu":
-        model = _cpu_model()
+        model, memory = _cpu_model(), host_memory_bytes()
     else:
         raise ValueError(f"unknown device kind {kind!r} (valid: cpu, cuda)")
     return Device(
@@ -61,4 +152,7 @@ def describe(kind: str = "cpu") -> Device:
         torch.get_num_threads(),
         torch.__version__,
         platform.python_version(),
+        memory_bytes=memory,
+        versions=tuple(sorted(versions.items())),
+        **cpu_frequency(sysfs_root),
     )

@@ -1,0 +1,213 @@
+"""Hardware tables: profile architectures through the build journal, then release Parquet + manifest.
+
+Units are ``architecture x batch size`` under one :class:`MeasurementProtocol`; each commits its
+records in one journal transaction, so a profile run killed at any point resumes where it stopped
+(the same machinery as ``archbench build``: ``benchmarks.journal``, ``benchmarks.executors`` and
+``benchmarks.store``). Cost metrics are per concrete architecture, never shared across ``arch_id``.
+The release's ``manifest.json`` lists the measurement protocol under ``protocols`` and adds
+``hw_devices``: the device descriptor (versions, memory, frequency governor) of every run that
+wrote to the journal. A journal refuses a resume on a different device.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from hw_profiles.profile import METRIC_CARDS, build_network, metric_name, profile_arch
+from hw_profiles.protocol import MeasurementProtocol
+from hw_profiles.targets import get_target
+
+
+@dataclass(frozen=True)
+class ProfileUnit:
+    """One picklable unit: an architecture at one batch size under a protocol."""
+
+    key: str
+    space: str
+    arch: str
+    batch_size: int
+    protocol: dict[str, Any]
+    device: str
+    kind: str = "profile"
+
+
+@dataclass(frozen=True)
+class ProfileResult:
+    """What a profile run did."""
+
+    total: int
+    skipped: int
+    ran: int
+    seconds: float
+    journal: Path
+
+
+def plan(
+    space_name: str, archs: list[str] | tuple[str, ...], protocol: MeasurementProtocol, device: str
+) -> tuple[list[ProfileUnit], list[dict[str, Any]]]:
+    """The units and architecture rows of a profile run (every concrete architecture is measured)."""
+    import spaces
+    from benchmarks.schema import arch_row
+
+    space = spaces.get(space_name)
+    parsed = list(dict.fromkeys(space.parse(a) for a in archs))
+    if not parsed:
+        raise ValueError("a profile run needs at least one architecture")
+    phash = protocol.hash[:16]
+    units = [
+        ProfileUnit(
+            f"hw|{protocol.task}|{a.string}|b{b}|{phash}", space.name, a.string, b, protocol.to_dict(), device
+        )
+        for a in parsed
+        for b in protocol.batch_sizes
+    ]
+    return units, [arch_row(space, a) for a in parsed]
+
+
+def run_unit(unit: ProfileUnit) -> list[dict[str, Any]]:
+    """Profile one unit and return its records (failures are records with a status, never raised)."""
+    import spaces
+    from benchmarks.schema import make_record
+
+    space = spaces.get(unit.space)
+    arch = space.parse(unit.arch)
+    protocol = MeasurementProtocol.from_dict(unit.protocol)
+    base = {
+        "space": space.name,
+        "space_version": space.version,
+        "arch_id": arch.arch_id,
+        "arch": arch.string,
+        "task": protocol.task,
+        "fidelity": 0,
+        "epoch": 0,
+        "seed": 0,
+        "device": unit.device,
+        "protocol_hash": protocol.hash,
+    }
+    return [
+        make_record(
+            **base,
+            metric=m.metric,
+            value=m.value,
+            unit=m.unit,
+            seconds=m.seconds,
+            status=m.status,
+            message=m.message,
+        )
+        for m in profile_arch(space, arch, protocol, unit.batch_size)
+    ]
+
+
+def metric_cards(protocol: MeasurementProtocol) -> dict[str, dict[str, Any]]:
+    """Unit, kind, direction and meaning of every metric the protocol writes (for the manifest)."""
+    cards = {}
+    for base, card in METRIC_CARDS.items():
+        for b in protocol.batch_sizes:
+            cards[metric_name(base, b)] = {
+                "unit": card["unit"],
+                "kind": "cost",
+                "higher_is_better": False,
+                "batch_size": b,
+                "description": card["stat"],
+                "target": protocol.target,
+            }
+    return cards
+
+
+def profile_table(
+    space: str,
+    archs: list[str] | tuple[str, ...],
+    protocol: MeasurementProtocol,
+    out_dir: str | Path,
+    executor: Any | None = None,
+    progress: bool = True,
+) -> ProfileResult:
+    """Profile every unit not yet journaled in ``out_dir/journal.sqlite`` and release ``out_dir/table``."""
+    import spaces
+    from benchmarks.executors import LocalExecutor
+    from benchmarks.journal import Journal
+    from benchmarks.schema import utc_now
+
+    target = get_target(protocol.target)
+    target.check(protocol)  # impossible settings fail before any work
+    descriptor = target.device(protocol.threads)
+    sp = spaces.get(space)
+    if archs:  # bad build options fail here, once, with the space's own message
+        build_network(sp, sp.parse(archs[0]), protocol)
+    units, arch_rows = plan(space, archs, protocol, descriptor.label)
+    out_dir = Path(out_dir)
+    journal_path = out_dir / "journal.sqlite"
+    executor = executor or LocalExecutor(1, protocol.threads)
+    start = time.perf_counter()
+    with Journal(journal_path) as journal:
+        journal.bind("space", {"name": sp.name, "version": sp.version})
+        journal.bind(f"protocol:{protocol.hash}", {"kind": "measurement", **protocol.to_dict()})
+        journal.bind("hw_device_label", descriptor.label)
+        journal.bind(f"hw_device:{utc_now()}:{os.getpid()}", descriptor.to_dict())
+        for name, card in metric_cards(protocol).items():
+            journal.bind(f"metric:{name}", card)
+        journal.add_archs(arch_rows)
+        done = journal.done()
+        todo = [u for u in units if u.key not in done]
+        with _bar(progress, len(units), len(units) - len(todo)) as advance:
+            for unit, records in executor.map_unordered(run_unit, todo):
+                journal.commit_unit(unit.key, records, utc_now())
+                advance()
+    export_table(journal_path, out_dir / "table")
+    return ProfileResult(
+        len(units), len(units) - len(todo), len(todo), time.perf_counter() - start, journal_path
+    )
+
+
+def export_table(journal_path: str | Path, table_dir: str | Path) -> Path:
+    """``benchmarks.store.export`` plus the device descriptors in the manifest, atomically replaced."""
+    from benchmarks.journal import Journal
+    from benchmarks.store import export
+
+    table_dir = Path(table_dir)
+    table_dir.parent.mkdir(parents=True, exist_ok=True)
+    with Journal(journal_path) as journal:
+        meta = journal.meta()
+    tmp = Path(tempfile.mkdtemp(prefix=f".{table_dir.name}.", dir=table_dir.parent))
+    try:
+        staged = export(journal_path, tmp / "table")
+        manifest_path = staged / "manifest.json"
+        manifest = json.loads(manifest_path.read_text())
+        manifest["hw_devices"] = [v for k, v in sorted(meta.items()) if k.startswith("hw_device:")]
+        manifest_path.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+        if table_dir.exists():
+            shutil.rmtree(table_dir)
+        os.replace(staged, table_dir)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return table_dir
+
+
+class _bar:
+    """A rich progress bar with ETA, or nothing."""
+
+    def __init__(self, enabled: bool, total: int, completed: int) -> None:
+        self.enabled, self.total, self.completed = enabled, total, completed
+
+    def __enter__(self):
+        if not self.enabled:
+            return lambda: None
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+        self._bar = Progress(
+            TextColumn("[bold]profile"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn()
+        )
+        self._bar.__enter__()
+        task = self._bar.add_task("", total=self.total, completed=self.completed)
+        return lambda: self._bar.update(task, advance=1)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.enabled:
+            self._bar.__exit__(*exc)
