@@ -1,10 +1,21 @@
-"""Releases on disk: a journal exported to Parquet plus a hash-checked ``manifest.json``.
+"""Tables on disk: a journal exported to Parquet plus a hash-checked ``manifest.json``.
 
-A table folder holds ``records.parquet``, ``architectures.parquet`` and ``manifest.json`` (schema
-version, per-file SHA-256 and row counts, protocols and recipes, metric cards, environment and
-provenance). Export writes into a temporary sibling folder and renames it into place, so a failed or
-interrupted export leaves no partial table. Opening re-hashes every file and refuses a mismatch.
-No pickle is ever read.
+Two layouts share one manifest format and one reader:
+
+* **table** (``archbench build`` / :func:`export`): ``records.parquet``, ``architectures.parquet`` and
+  ``manifest.json`` in one folder.
+* **release** (``archbench release``, :mod:`benchmarks.release`): records partitioned by task under
+  ``records/``, ``architectures.parquet``, a generated dataset card ``README.md`` and ``manifest.json``
+  with ``"layout": "release"``, a name and a version.
+
+Every manifest lists each file's SHA-256, byte size, row count and role, plus the protocols and
+recipes, metric cards, an environment lock and provenance. Writers build the folder in a temporary
+sibling and rename it into place, so a failed write leaves nothing behind. Readers re-hash every file
+and refuse a mismatch with one line. No pickle is ever read.
+
+Reading is built for size: string columns are stored dictionary-encoded (one dictionary page per
+column chunk, so each architecture string is stored once per file, not once per row) and are read as
+pandas categoricals, column by column, which keeps a 780k-record NB201-sized table to tens of MB.
 """
 
 from __future__ import annotations
@@ -16,9 +27,12 @@ import platform
 import shutil
 import subprocess
 import tempfile
-from importlib.metadata import PackageNotFoundError, version
-from pathlib import Path
-from typing import Any
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from importlib.metadata import PackageNotFoundError, distributions, version
+from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -26,13 +40,33 @@ import pyarrow.parquet as pq
 from benchmarks.journal import Journal
 from benchmarks.schema import ARCH_SCHEMA, RECORD_SCHEMA, SCHEMA_VERSION, archbench_version, utc_now
 
+if TYPE_CHECKING:
+    import pandas as pd
+
 FORMAT = "archbench-table"
 FILES = {"records.parquet": RECORD_SCHEMA, "architectures.parquet": ARCH_SCHEMA}
+"""Files of the flat ``table`` layout."""
+LAYOUTS = ("table", "release")
+ROLES = {"records": RECORD_SCHEMA, "architectures": ARCH_SCHEMA, "card": None}
+"""What each file of a release is; ``card`` files are hashed but not Parquet."""
 _LOCKED_PACKAGES = ("torch", "numpy", "pandas", "pyarrow", "scipy", "datasets")
+# Parquet falls back from dictionary to plain encoding when a column chunk's dictionary passes this
+# size (1 MiB by default); 15,625 NB201 strings need ~1.5 MB, so allow 64 MiB.
+_DICTIONARY_PAGE_LIMIT = 1 << 26
 
 
 class TableError(ValueError):
     """A table folder is missing, corrupt, or fails its manifest check."""
+
+
+@dataclass(frozen=True)
+class Source:
+    """What a table is made of before it is written: records, architectures and the journal's metadata."""
+
+    records: pa.Table
+    archs: pa.Table
+    meta: dict[str, Any]
+    provenance: dict[str, Any]
 
 
 def sha256_file(path: Path) -> str:
@@ -44,7 +78,8 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _git_revision() -> str | None:
+def git_revision() -> str | None:
+    """The archbench checkout's git revision, or None outside a git checkout."""
     try:
         out = subprocess.run(
             ["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent, capture_output=True, text=True, timeout=5
@@ -54,20 +89,116 @@ def _git_revision() -> str | None:
     return out.stdout.strip() or None if out.returncode == 0 else None
 
 
-def environment() -> dict[str, Any]:
-    """Python, platform and the versions of the packages that produce the numbers."""
+def environment(lock: bool = False) -> dict[str, Any]:
+    """Python, platform and the versions of the packages that produce the numbers.
+
+    With ``lock=True`` it also lists every installed distribution (name -> version), the environment
+    lock a release keeps so that a number can be traced to the exact library set that made it.
+    """
     packages = {}
     for name in _LOCKED_PACKAGES:
         try:
             packages[name] = version(name)
         except PackageNotFoundError:
             packages[name] = None
-    return {
+    env: dict[str, Any] = {
         "python": platform.python_version(),
         "platform": platform.platform(),
         "archbench": archbench_version(),
         "packages": packages,
     }
+    if lock:
+        found = {}
+        for dist in distributions():
+            name = dist.metadata["Name"]
+            if name:
+                found[name.lower().replace("_", "-")] = dist.version
+        env["lock"] = dict(sorted(found.items()))
+    return env
+
+
+# ---- sources ------------------------------------------------------------------------------------------
+def from_journal(journal_path: str | Path) -> Source:
+    """Records, architectures and metadata of the journal at ``journal_path``."""
+    journal_path = Path(journal_path)
+    if not journal_path.is_file():
+        raise TableError(f"{journal_path}: no such journal")
+    with Journal(journal_path) as journal:
+        records = pa.Table.from_pylist(journal.rows("records"), schema=RECORD_SCHEMA)
+        archs = pa.Table.from_pylist(journal.rows("archs"), schema=ARCH_SCHEMA)
+        meta = journal.meta()
+    # Hashed after closing: the last connection checkpoints the WAL into the main file.
+    provenance = {"journal": str(journal_path.resolve()), "journal_sha256": sha256_file(journal_path)}
+    return Source(records, archs, meta, provenance)
+
+
+def from_table(path: str | Path) -> Source:
+    """Records, architectures and metadata of a verified table folder (either layout)."""
+    manifest, tables = read_verified(path)
+    meta: dict[str, Any] = {"space": manifest.get("space")}
+    for section in ("protocols", "recipes", "metrics"):
+        for key, value in manifest.get(section, {}).items():
+            meta[f"{section[:-1]}:{key}"] = value
+    for threads in manifest.get("environment", {}).get("torch_threads", []):
+        meta[f"threads:{threads}"] = threads
+    provenance = {
+        "table": str(Path(path).resolve()),
+        "table_manifest_sha256": sha256_file(Path(path) / "manifest.json"),
+        "table_provenance": manifest.get("provenance"),
+    }
+    return Source(tables["records.parquet"], tables["architectures.parquet"], meta, provenance)
+
+
+def manifest_body(source: Source) -> dict[str, Any]:
+    """The manifest sections every layout shares (everything except ``files`` and the layout's own keys)."""
+    meta = source.meta
+    return {
+        "format": FORMAT,
+        "schema_version": SCHEMA_VERSION,
+        "created_at": utc_now(),
+        "space": meta.get("space"),
+        "protocols": {k.split(":", 1)[1]: v for k, v in meta.items() if k.startswith("protocol:")},
+        "recipes": {k.split(":", 1)[1]: v for k, v in meta.items() if k.startswith("recipe:")},
+        "metrics": {k.split(":", 1)[1]: v for k, v in meta.items() if k.startswith("metric:")},
+        "devices": sorted({d for d in source.records.column("device").to_pylist() if d is not None}),
+        "environment": {
+            **environment(),
+            "torch_threads": sorted({v for k, v in meta.items() if k.startswith("threads:")}, key=str),
+        },
+        "provenance": {**source.provenance, "git_revision": git_revision()},
+    }
+
+
+# ---- writing ---------------------------------------------------------------------------------------------
+def write_parquet(table: pa.Table, path: Path) -> dict[str, Any]:
+    """Write ``table`` (zstd, dictionary-encoded strings) and return its manifest entry."""
+    pq.write_table(table, path, compression="zstd", dictionary_pagesize_limit=_DICTIONARY_PAGE_LIMIT)
+    return {"sha256": sha256_file(path), "rows": table.num_rows, "bytes": path.stat().st_size}
+
+
+@contextmanager
+def atomic_folder(out_dir: Path, overwrite: bool = False) -> Iterator[Path]:
+    """A temporary sibling of ``out_dir`` that replaces it when the block succeeds, and vanishes if not."""
+    if out_dir.exists() and not overwrite:
+        raise TableError(f"{out_dir} already exists (pass overwrite=True / --overwrite to replace it)")
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+    try:
+        tmp.chmod(0o755)  # mkdtemp makes it private; a table is meant to be shared
+        yield tmp
+        if out_dir.exists():
+            if not overwrite:
+                raise TableError(f"{out_dir} appeared while it was being written; nothing was replaced")
+            shutil.rmtree(out_dir)
+        os.replace(tmp, out_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def write_manifest(folder: Path, manifest: dict[str, Any]) -> None:
+    """Write ``manifest.json`` (sorted keys, indented) into ``folder``."""
+    (folder / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
 
 
 def export(journal_path: str | Path, out_dir: str | Path, overwrite: bool = False) -> Path:
@@ -77,51 +208,36 @@ def export(journal_path: str | Path, out_dir: str | Path, overwrite: bool = Fals
         raise TableError(f"{journal_path}: no such journal")
     if out_dir.exists() and not overwrite:
         raise TableError(f"{out_dir} already exists (pass overwrite=True / --overwrite to replace it)")
-    with Journal(journal_path) as journal:
-        records = pa.Table.from_pylist(journal.rows("records"), schema=RECORD_SCHEMA)
-        archs = pa.Table.from_pylist(journal.rows("archs"), schema=ARCH_SCHEMA)
-        meta = journal.meta()
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
-    try:
-        tmp.chmod(0o755)  # mkdtemp makes it private; a release is meant to be shared
-        pq.write_table(records, tmp / "records.parquet", compression="zstd")
-        pq.write_table(archs, tmp / "architectures.parquet", compression="zstd")
-        manifest = {
-            "format": FORMAT,
-            "schema_version": SCHEMA_VERSION,
-            "created_at": utc_now(),
-            "space": meta.get("space"),
-            "files": {
-                name: {
-                    "sha256": sha256_file(tmp / name),
-                    "rows": table.num_rows,
-                    "bytes": (tmp / name).stat().st_size,
-                }
-                for name, table in (("records.parquet", records), ("architectures.parquet", archs))
-            },
-            "protocols": {k.split(":", 1)[1]: v for k, v in meta.items() if k.startswith("protocol:")},
-            "recipes": {k.split(":", 1)[1]: v for k, v in meta.items() if k.startswith("recipe:")},
-            "metrics": {k.split(":", 1)[1]: v for k, v in meta.items() if k.startswith("metric:")},
-            "devices": sorted(set(records.column("device").to_pylist())),
-            "environment": {
-                **environment(),
-                "torch_threads": sorted({v for k, v in meta.items() if k.startswith("threads:")}, key=str),
-            },
-            "provenance": {"journal": str(Path(journal_path).resolve()), "git_revision": _git_revision()},
+    source = from_journal(journal_path)
+    with atomic_folder(out_dir, overwrite) as tmp:
+        files = {
+            "records.parquet": write_parquet(source.records, tmp / "records.parquet"),
+            "architectures.parquet": write_parquet(source.archs, tmp / "architectures.parquet"),
         }
-        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
-        if out_dir.exists():
-            shutil.rmtree(out_dir)
-        os.replace(tmp, out_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+        write_manifest(tmp, {**manifest_body(source), "layout": "table", "files": files})
     return out_dir
 
 
+# ---- reading -----------------------------------------------------------------------------------------------
+def _check_release_files(path: Path, files: Any) -> None:
+    if not isinstance(files, dict):
+        raise TableError(f"{path}/manifest.json: 'files' must be an object")
+    roles = []
+    for name, entry in files.items():
+        pure = PurePosixPath(name)
+        if pure.is_absolute() or ".." in pure.parts or not name or name != str(pure):
+            raise TableError(f"{path}/manifest.json: file name {name!r} is not a plain relative path")
+        if not isinstance(entry, dict) or entry.get("role") not in ROLES or "sha256" not in entry:
+            raise TableError(
+                f"{path}/manifest.json: file {name!r} needs a sha256 and a role in {sorted(ROLES)}"
+            )
+        roles.append(entry["role"])
+    if roles.count("architectures") != 1:
+        raise TableError(f"{path}/manifest.json: expected files with exactly one 'architectures' role")
+
+
 def read_manifest(path: str | Path) -> dict[str, Any]:
-    """Read and validate a table folder's manifest (format, schema version, listed files)."""
+    """Read and validate a table folder's manifest (format, schema version, layout, listed files)."""
     path = Path(path)
     if not path.is_dir():
         raise TableError(f"{path}: no such table folder")
@@ -137,35 +253,119 @@ def read_manifest(path: str | Path) -> dict[str, Any]:
         raise TableError(
             f"{path}: schema version {manifest.get('schema_version')} is not supported (this archbench reads {SCHEMA_VERSION})"
         )
-    if set(manifest.get("files", {})) != set(FILES):
+    layout = manifest.get("layout", "table")
+    if layout not in LAYOUTS:
+        raise TableError(f"{path}/manifest.json: unknown layout {layout!r} (known: {', '.join(LAYOUTS)})")
+    if layout == "table" and set(manifest.get("files", {})) != set(FILES):
         raise TableError(f"{path}/manifest.json: expected files {sorted(FILES)}")
+    if layout == "release":
+        _check_release_files(path, manifest.get("files"))
     return manifest
 
 
-def read_verified(path: str | Path) -> tuple[dict[str, Any], dict[str, pa.Table]]:
-    """The manifest and the Parquet tables of a table folder, after checking hashes and schemas."""
-    path = Path(path)
-    manifest = read_manifest(path)
-    tables = {}
-    for name, schema in FILES.items():
+def data_files(manifest: dict[str, Any]) -> list[tuple[str, str, pa.Schema | None]]:
+    """``(file name, role, schema)`` of every file a manifest lists, records files in name order."""
+    if manifest.get("layout", "table") == "table":
+        return [
+            ("records.parquet", "records", RECORD_SCHEMA),
+            ("architectures.parquet", "architectures", ARCH_SCHEMA),
+        ]
+    files = manifest["files"]
+    return [(name, files[name]["role"], ROLES[files[name]["role"]]) for name in sorted(files)]
+
+
+_Opened = list[tuple[Path, pq.ParquetFile]]
+
+
+def _verified_parquet(path: Path, manifest: dict[str, Any]) -> dict[str, _Opened]:
+    """Hash-check every listed file and open the Parquet ones, grouped by role (records, architectures)."""
+    opened: dict[str, _Opened] = {"records": [], "architectures": []}
+    for name, role, schema in data_files(manifest):
         file = path / name
-        if not file.exists():
+        if not file.is_file():
             raise TableError(f"{file}: missing")
-        expected = manifest["files"][name]["sha256"]
-        actual = sha256_file(file)
+        entry = manifest["files"][name]
+        expected, actual = entry["sha256"], sha256_file(file)
         if actual != expected:
             raise TableError(
                 f"{file}: SHA-256 {actual[:12]}... does not match the manifest's {expected[:12]}..."
             )
+        if schema is None:
+            continue
         try:
-            table = pq.read_table(file)
+            strings = [f.name for f in schema if f.type == pa.string()]
+            parquet = pq.ParquetFile(file, read_dictionary=strings)
+            found = pq.read_schema(file)
         except (pa.ArrowInvalid, OSError) as exc:
-            raise TableError(f"{file}: not a readable Parquet file ({exc})") from None
-        if not table.schema.equals(schema):
-            raise TableError(f"{file}: columns {table.schema.names} do not match the archbench schema")
-        if table.num_rows != manifest["files"][name]["rows"]:
+            raise TableError(f"{file}: not a readable Parquet file ({' '.join(str(exc).split())})") from None
+        if not found.equals(schema):
+            raise TableError(f"{file}: columns {found.names} do not match the archbench schema")
+        if parquet.metadata.num_rows != entry.get("rows"):
+            raise TableError(f"{file}: {parquet.metadata.num_rows} rows, manifest says {entry.get('rows')}")
+        opened[role].append((file, parquet))
+    return opened
+
+
+def _read_column(files: _Opened, name: str, schema: pa.Schema) -> pa.ChunkedArray:
+    chunks = []
+    for file, parquet in files:
+        try:
+            chunks.extend(parquet.read(columns=[name], use_threads=False).column(0).chunks)
+        except (pa.ArrowInvalid, OSError) as exc:
+            raise TableError(f"{file}: not a readable Parquet file ({' '.join(str(exc).split())})") from None
+    field = schema.field(name)
+    if not chunks:
+        return pa.chunked_array(
+            [], type=pa.dictionary(pa.int32(), pa.string()) if field.type == pa.string() else field.type
+        )
+    return pa.chunked_array(chunks)
+
+
+def _read_all(files: _Opened, schema: pa.Schema) -> pa.Table:
+    tables = []
+    for file, parquet in files:
+        try:
+            tables.append(parquet.read(use_threads=False).cast(schema))
+        except (pa.ArrowInvalid, OSError) as exc:
             raise TableError(
-                f"{file}: {table.num_rows} rows, manifest says {manifest['files'][name]['rows']}"
-            )
-        tables[name] = table
-    return manifest, tables
+                f"{file}: not a readable Parquet file ({' '.join(str(exc).split())})"
+            ) from None  # dictionary-encoded strings back to plain strings
+    return pa.concat_tables(tables) if tables else schema.empty_table()
+
+
+def read_verified(path: str | Path) -> tuple[dict[str, Any], dict[str, pa.Table]]:
+    """The manifest and the Arrow tables of a table folder (either layout), after checking hashes and schemas.
+
+    The tables come under their logical names ``records.parquet`` and ``architectures.parquet``; a
+    release's task partitions are concatenated in file-name order.
+    """
+    path = Path(path)
+    manifest = read_manifest(path)
+    opened = _verified_parquet(path, manifest)
+    return manifest, {
+        "records.parquet": _read_all(opened["records"], RECORD_SCHEMA),
+        "architectures.parquet": _read_all(opened["architectures"], ARCH_SCHEMA),
+    }
+
+
+def read_frames(path: str | Path) -> tuple[dict[str, Any], pd.DataFrame, pd.DataFrame]:
+    """The manifest, the records and the architectures of a verified table folder as pandas frames.
+
+    Records' string columns are categoricals (codes plus one copy of each distinct string), read one
+    column at a time so the peak memory stays near the final frame's size.
+    """
+    import pandas as pd
+
+    path = Path(path)
+    manifest = read_manifest(path)
+    opened = _verified_parquet(path, manifest)
+    columns = {}
+    for name in RECORD_SCHEMA.names:
+        chunked = _read_column(opened["records"], name, RECORD_SCHEMA)
+        column = pa.table({name: chunked}).unify_dictionaries().column(0).to_pandas()
+        if isinstance(column.dtype, pd.CategoricalDtype):  # sort by category = sort by string
+            column = column.cat.reorder_categories(column.cat.categories.sort_values())
+        columns[name] = column
+    records = pd.DataFrame(columns)
+    archs = _read_all(opened["architectures"], ARCH_SCHEMA).to_pandas()
+    return manifest, records, archs
