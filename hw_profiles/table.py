@@ -11,6 +11,7 @@ wrote to the journal. A journal refuses a resume on a different device.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -150,7 +151,8 @@ def profile_table(
         journal.bind("space", {"name": sp.name, "version": sp.version})
         journal.bind(f"protocol:{protocol.hash}", {"kind": "measurement", **protocol.to_dict()})
         journal.bind("hw_device_label", descriptor.label)
-        journal.bind(f"hw_device:{utc_now()}:{os.getpid()}", descriptor.to_dict())
+        # one entry per distinct descriptor (a resume after a driver upgrade or governor change adds one)
+        journal.bind(f"hw_device:{_digest(descriptor.to_dict())}", descriptor.to_dict())
         for name, card in metric_cards(protocol).items():
             journal.bind(f"metric:{name}", card)
         journal.add_archs(arch_rows)
@@ -188,6 +190,10 @@ def export_table(journal_path: str | Path, table_dir: str | Path) -> Path:
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return table_dir
+
+
+def _digest(obj: Any) -> str:
+    return hashlib.sha256(json.dumps(obj, sort_keys=True).encode()).hexdigest()[:16]
 
 
 class _bar:

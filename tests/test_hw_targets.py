@@ -1,0 +1,216 @@
+"""hw_profiles: target registry, device descriptors, profiling NB201 cells and resumable profile tables."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+import torch.nn as nn
+
+import spaces
+from benchmarks.cli import main
+from benchmarks.journal import Journal
+from benchmarks.table import open_table
+from hw_profiles import TARGETS, MeasurementProtocol, Target, get_target
+from hw_profiles.device import cpu_frequency, describe, host_memory_bytes
+from hw_profiles.profile import metric_names, profile_arch, profile_module
+from hw_profiles.table import profile_table
+
+FAST = {"warmup": 1, "repeats": 3, "min_run_time": 0.01, "energy_seconds": 0.01, "cv_threshold": 10.0}
+TINY = {"task": "cifar10", "resolution": 8, "build": {"C": 4, "N": 1}, **FAST}
+ARCH = "|nor_conv_3x3~0|+|nor_conv_1x1~0|avg_pool_3x3~1|+|skip_connect~0|none~1|nor_conv_3x3~2|"
+
+
+@pytest.fixture(scope="module")
+def nb201():
+    return spaces.get("nb201")
+
+
+# ---- registry and devices -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", TARGETS.names())
+def test_every_registered_target_is_a_target(name: str) -> None:
+    target = get_target(name)
+    assert isinstance(target, Target) and target.name == name and "float32" in target.dtypes
+
+
+def test_unknown_target_gives_one_line_with_suggestions() -> None:
+    with pytest.raises(KeyError) as info:
+        get_target("onnxruntime-cpuu")
+    assert "did you mean onnxruntime-cpu" in str(info.value) and "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("target", "settings", "words"),
+    [
+        ("onnxruntime-cpu", {"dtype": "bfloat16"}, "does not support dtype 'bfloat16'"),
+        ("cpu", {"dtype": "float16"}, "does not support dtype 'float16'"),
+        ("cpu", {"threads": 4096}, "exceeds the"),
+    ],
+)
+def test_impossible_settings_are_refused(target: str, settings: dict, words: str) -> None:
+    with pytest.raises(ValueError, match=words):
+        get_target(target).check(MeasurementProtocol(target=target, **settings))
+
+
+def test_cuda_without_gpu_is_one_clear_line() -> None:
+    if torch.cuda.is_available():
+        pytest.skip("a GPU is present: the no-GPU error path cannot be exercised")
+    with pytest.raises(ValueError, match="needs a CUDA GPU"):
+        get_target("cuda").check(MeasurementProtocol(target="cuda"))
+
+
+def test_device_descriptor_reads_fake_sysfs(tmp_path: Path) -> None:
+    freq = tmp_path / "cpu0" / "cpufreq"
+    freq.mkdir(parents=True)
+    (freq / "scaling_governor").write_text("performance\n")
+    (freq / "scaling_cur_freq").write_text("2450000\n")
+    (freq / "cpuinfo_max_freq").write_text("3500000\n")
+    assert cpu_frequency(tmp_path) == {"governor": "performance", "freq_mhz": 2450.0, "max_freq_mhz": 3500.0}
+    assert cpu_frequency(tmp_path / "missing") == {"governor": None, "freq_mhz": None, "max_freq_mhz": None}
+    meminfo = tmp_path / "meminfo"
+    meminfo.write_text("MemTotal:       1000 kB\nMemFree: 3 kB\n")
+    assert host_memory_bytes(meminfo) == 1000 * 1024
+    device = describe("cpu", sysfs_root=tmp_path)
+    assert device.governor == "performance" and device.to_dict()["label"] == device.label
+    with pytest.raises(ValueError, match="unknown device kind"):
+        describe("tpu")
+
+
+# ---- profiling ------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("target", "dtype"),
+    [("cpu", "float32"), ("cpu", "int8"), ("onnxruntime-cpu", "float32"), ("onnxruntime-cpu", "int8")],
+)
+def test_profile_nb201_cell_on_cpu_targets(nb201, target: str, dtype: str) -> None:
+    protocol = MeasurementProtocol(target=target, dtype=dtype, batch_sizes=(2,), **TINY)
+    found = {m.metric: m for m in profile_arch(nb201, nb201.parse(ARCH), protocol, 2)}
+    assert sorted(found) == sorted(metric_names(protocol))
+    lat = found["latency_b2"]
+    assert lat.status == "ok" and lat.unit == "ms" and lat.value > 0
+    assert found["latency_p90_b2"].value >= lat.value >= 0
+    assert found["latency_runs_b2"].value >= 3
+    assert found["energy_b2"].status in ("ok", "unavailable") and (found["energy_b2"].value is None) == (
+        found["energy_b2"].status != "ok"
+    )
+    memory = found["peak_memory_b2"]
+    if target == "cpu":
+        assert memory.status == "ok" and memory.value > 0
+    else:
+        assert memory.status == "unavailable" and "ONNX Runtime" in memory.message
+
+
+def test_onnxruntime_matches_torch_output(nb201) -> None:
+    """The ONNX export runs the same network: outputs agree with eager torch."""
+    from hw_profiles.profile import build_network, example_input
+    from hw_profiles.targets import OnnxRuntimeCPU
+    from spaces.tasks import get_task
+
+    protocol = MeasurementProtocol(target="onnxruntime-cpu", batch_sizes=(3,), **TINY)
+    model = build_network(nb201, nb201.parse(ARCH), protocol).eval()
+    x = example_input(get_task("cifar10"), 3, 8)
+    out = OnnxRuntimeCPU().prepare(model, x, protocol).run()[0]
+    with torch.no_grad():
+        assert torch.allclose(torch.from_numpy(out), model(x), atol=1e-4)
+
+
+def test_peak_memory_grows_with_batch(nb201) -> None:
+    protocol = MeasurementProtocol(batch_sizes=(1, 8), metrics=("memory",), **TINY)
+    arch = nb201.parse(ARCH)
+    small, large = (profile_arch(nb201, arch, protocol, b)[0].value for b in (1, 8))
+    assert large > small > 0
+
+
+def test_failures_become_records_not_exceptions() -> None:
+    class Broken(nn.Module):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            raise RuntimeError("kernel exploded\nsecond line")
+
+    protocol = MeasurementProtocol(batch_sizes=(1,), metrics=("latency", "memory"), **FAST)
+    found = profile_module(Broken(), torch.randn(1, 3), protocol)
+    assert {m.status for m in found} == {"error"}
+    assert all(m.message == "RuntimeError: kernel exploded" and m.value is None for m in found)
+
+
+@pytest.mark.gpu
+def test_cuda_target_profiles_a_cell(nb201) -> None:
+    if not torch.cuda.is_available():
+        pytest.skip("no CUDA GPU on this machine: CUDA events and allocator stats need one")
+    protocol = MeasurementProtocol(target="cuda", batch_sizes=(4,), **TINY)
+    found = {m.metric: m for m in profile_arch(nb201, nb201.parse(ARCH), protocol, 4)}
+    assert found["latency_b4"].status == "ok" and found["latency_b4"].value > 0
+    assert found["peak_memory_b4"].status == "ok" and found["peak_memory_b4"].value > 0
+
+
+# ---- tables and the CLI ----------------------------------------------------------------------------------------
+
+
+def test_profile_table_is_resumable_and_records_protocol_and_device(nb201, tmp_path: Path) -> None:
+    protocol = MeasurementProtocol(batch_sizes=(1, 2), metrics=("latency", "energy"), **TINY)
+    archs = [ARCH, "|skip_connect~0|+|none~0|none~1|+|skip_connect~0|none~1|none~2|"]
+    first = profile_table("nb201", archs[:1], protocol, tmp_path, progress=False)
+    assert (first.total, first.ran) == (2, 2)
+    second = profile_table("nb201", archs, protocol, tmp_path, progress=False)
+    assert (second.total, second.skipped, second.ran) == (4, 2, 2)
+    table = open_table(tmp_path / "table")
+    records = table.records
+    assert len(records) == 4 * 6 and set(records.protocol_hash) == {protocol.hash}
+    manifest = json.loads((tmp_path / "table" / "manifest.json").read_text())
+    assert manifest["protocols"][protocol.hash]["batch_sizes"] == [1, 2]
+    assert len(manifest["hw_devices"]) == 1 and manifest["hw_devices"][0]["threads"] == 1
+    assert manifest["metrics"]["latency_b2"]["unit"] == "ms"
+    with Journal(tmp_path / "journal.sqlite") as journal:
+        assert journal.count("units") == 4
+
+
+def test_cli_profile_builds_a_table(tmp_path: Path, capsys) -> None:
+    archs = tmp_path / "archs.txt"
+    archs.write_text(f"# two cells\n{ARCH}\n\n|none~0|+|none~0|none~1|+|none~0|none~1|none~2|\n")
+    out = tmp_path / "run"
+    argv = [
+        "profile",
+        "--archs",
+        str(archs),
+        "--batch",
+        "1,2",
+        "--resolution",
+        "8",
+        "--build-options",
+        "C=4,N=1",
+    ]
+    argv += ["--repeats", "3", "--min-run-time", "0.01", "--energy-seconds", "0.01", "--warmup", "1"]
+    argv += ["--metrics", "latency,memory", "--out", str(out), "--quiet"]
+    assert main(argv) == 0
+    assert "4 units run" in capsys.readouterr().out
+    assert main(argv) == 0
+    assert "0 units run, 4 already done" in capsys.readouterr().out
+    table = open_table(out / "table")
+    assert set(table.records.metric) >= {"latency_b1", "peak_memory_b2"}
+
+
+@pytest.mark.parametrize(
+    ("extra", "words"),
+    [
+        (["--device", "tpu"], "unknown device 'tpu'"),
+        (["--device", "cuda"] if not torch.cuda.is_available() else ["--dtype", "int4"], "cuda"),
+        (["--batch", "0"], "batch size must be an integer >= 1"),
+        (["--threads", "100000"], "exceeds the"),
+        (["--dtype", "int4"], "dtype 'int4'"),
+        (["--build-options", "X=3"], "unknown build options"),
+        (["--resolution", "10"], "divisible by 4"),
+        (["--task", "imagenet"], "unknown task"),
+    ],
+)
+def test_cli_bad_input_is_one_line(tmp_path: Path, capsys, extra: list[str], words: str) -> None:
+    if words == "cuda" and torch.cuda.is_available():
+        words = "dtype 'int4'"
+    argv = ["profile", "--sample", "1", "--out", str(tmp_path / "o"), "--quiet", *extra]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert words in err and len(err.splitlines()) == 1
+    assert not (tmp_path / "o" / "table").exists()
