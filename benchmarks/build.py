@@ -2,7 +2,9 @@
 
 Units are ``arch x task x metric group``: cost proxies run per concrete architecture; functional
 proxies and reduced training run once per ``arch_id`` (on the class representative, the lowest
-published index) and per seed. Every unit has a stable key, so a rerun skips finished work.
+published index) and per seed. Every unit has a stable key naming what it computes, so a rerun skips
+finished work, and a rerun with more proxies computes only the missing (architecture, proxy) pairs.
+The driver alone writes the journal; executors (local pool, Ray) only return records.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.executors import Executor, LocalExecutor
-from benchmarks.journal import Journal
+from benchmarks.journal import Journal, JournalError
 from benchmarks.schema import arch_row, make_record, utc_now
 from proxies.base import get_proxy
 from proxies.protocol import Protocol
@@ -81,54 +83,105 @@ class Unit:
     device: str = "cpu"
 
 
-def plan(spec: BuildSpec) -> tuple[list[Unit], list[dict[str, Any]]]:
-    """The units of ``spec`` and the rows of its architectures table."""
+PROXY_SEPARATOR = "|proxies="
+"""Proxy unit keys end with ``|proxies=a,b``: the (sorted) proxies the unit computed."""
+
+
+def unit_group(key: str) -> str:
+    """The key of a proxy unit without its proxy list: what it computes them *on*."""
+    return key.partition(PROXY_SEPARATOR)[0]
+
+
+def _proxy_key(group: str, proxies: tuple[str, ...]) -> str:
+    return f"{group}{PROXY_SEPARATOR}{','.join(sorted(proxies))}"
+
+
+def finished_proxies(done: set[str], meta: dict[str, Any]) -> dict[str, set[str]]:
+    """Unit group -> proxies already computed there, read from committed unit keys.
+
+    Journals of archbench before incremental proxy lists have keys without ``|proxies=``; their
+    proxy list is the journal's ``proxies:<protocol hash>`` entry, so they stay resumable.
+    """
+    legacy = {k.split(":", 1)[1][:16]: v for k, v in meta.items() if k.startswith("proxies:")}
+    out: dict[str, set[str]] = {}
+    for key in done:
+        if not key.startswith(("cost|", "proxies|")):
+            continue
+        group, sep, names = key.partition(PROXY_SEPARATOR)
+        if sep:
+            out.setdefault(group, set()).update(names.split(","))
+            continue
+        listed = legacy.get(key.rsplit("|", 1)[-1])
+        if listed is None:
+            raise JournalError(
+                f"unit {key[:60]!r} names no proxies and the journal has no proxy list for its protocol; "
+                "use a new output folder"
+            )
+        out.setdefault(group, set()).update(listed)
+    return out
+
+
+def plan(spec: BuildSpec, done: dict[str, set[str]] | None = None) -> tuple[list[Unit], list[dict[str, Any]]]:
+    """The units of ``spec`` and the rows of its architectures table.
+
+    Proxy units are keyed by what they are computed on (task, architecture or class, seed, protocol)
+    plus the proxies they compute. With ``done`` (from :func:`finished_proxies`) a unit computes only
+    the proxies its group still lacks, and a group that lacks none is left out: a rerun with a longer
+    proxy list computes only the new (architecture, proxy) pairs, still sharing passes among them.
+    """
+    units, arch_rows, _ = _plan(spec, done or {})
+    return units, arch_rows
+
+
+def _plan(spec: BuildSpec, done: dict[str, set[str]]) -> tuple[list[Unit], list[dict[str, Any]], int]:
+    """:func:`plan` plus the number of units a plan without ``done`` would have."""
     import spaces
 
     space = spaces.get(spec.space)
-    archs = [space.parse(s) for s in spec.archs]
-    arch_rows = [arch_row(space, a) for a in dict.fromkeys(archs)]
-    representatives = {a.arch_id: space.representative(a) for a in archs}
+    archs = list(dict.fromkeys(space.parse(s) for s in spec.archs))
+    arch_rows = [arch_row(space, a) for a in archs]
+    representatives: dict[str, Any] = {}
+    for a in archs:  # one representative look-up per class, not per member
+        if a.arch_id not in representatives:
+            representatives[a.arch_id] = space.representative(a)
     cost = tuple(p for p in spec.proxies if get_proxy(p).card.kind == "cost")
     functional = tuple(p for p in spec.proxies if get_proxy(p).card.kind != "cost")
     units: list[Unit] = []
+    covered = 0
     common = {"space": space.name, "task": spec.task, "device": spec.device}
-    if cost:
-        phash = spec.protocol.hash
-        for a in dict.fromkeys(archs):
-            key = f"cost|{spec.task}|{a.string}|{phash[:16]}"
+    if spec.protocol is not None:
+        protocol, phash = spec.protocol.to_dict(), spec.protocol.hash[:16]
+
+    def add_proxy_unit(group: str, arch: str, seed: int, wanted: tuple[str, ...]) -> None:
+        nonlocal covered
+        have = done.get(group, ())
+        missing = tuple(p for p in wanted if p not in have)
+        covered += not missing
+        if missing:
             units.append(
                 Unit(
-                    key,
+                    _proxy_key(group, missing),
                     "proxies",
-                    arch=a.string,
-                    seed=0,
-                    proxies=cost,
-                    protocol=spec.protocol.to_dict(),
+                    arch=arch,
+                    seed=seed,
+                    proxies=missing,
+                    protocol=protocol,
                     **common,
                 )
             )
+
+    if cost:
+        for a in archs:
+            add_proxy_unit(f"cost|{spec.task}|{a.string}|{phash}", a.string, 0, cost)
+    recipe = spec.recipe.to_dict() if spec.recipe is not None else {}
     for arch_id, rep in representatives.items():
         if functional:
             for seed in spec.proxy_seeds:
-                key = f"proxies|{spec.task}|{arch_id}|{seed}|{spec.protocol.hash[:16]}"
-                units.append(
-                    Unit(
-                        key,
-                        "proxies",
-                        arch=rep.string,
-                        seed=seed,
-                        proxies=functional,
-                        protocol=spec.protocol.to_dict(),
-                        **common,
-                    )
-                )
+                add_proxy_unit(f"proxies|{spec.task}|{arch_id}|{seed}|{phash}", rep.string, seed, functional)
         for seed in spec.train_seeds:
             key = f"train|{spec.task}|{arch_id}|{seed}|{spec.recipe.hash[:16]}"
-            units.append(
-                Unit(key, "train", arch=rep.string, seed=seed, recipe=spec.recipe.to_dict(), **common)
-            )
-    return units, arch_rows
+            units.append(Unit(key, "train", arch=rep.string, seed=seed, recipe=recipe, **common))
+    return units, arch_rows, len(units) + covered
 
 
 def run_unit(unit: Unit) -> list[dict[str, Any]]:
@@ -211,6 +264,57 @@ def run_unit(unit: Unit) -> list[dict[str, Any]]:
     return records
 
 
+def failed_unit(unit: Unit, exc: BaseException) -> list[dict[str, Any]]:
+    """Error records for a unit whose worker kept failing (crashed or raised after every retry).
+
+    One record per metric the unit would have written first (each proxy, or the training run's
+    held-out accuracy at its last epoch), so the failure is stored and the build goes on.
+    """
+    import spaces
+    from hw_profiles import describe
+
+    space = spaces.get(unit.space)
+    arch = space.parse(unit.arch)
+    message = " ".join(f"{type(exc).__name__}: {exc}".split())[:500]
+    common = {
+        "space": space.name,
+        "space_version": space.version,
+        "arch_id": arch.arch_id,
+        "arch": arch.string,
+        "task": unit.task,
+        "seed": unit.seed,
+        "device": describe(unit.device).label,
+        "value": None,
+        "seconds": 0.0,
+        "status": "error",
+        "message": message,
+    }
+    if unit.kind == "proxies":
+        phash = Protocol.from_dict(unit.protocol).hash
+        return [
+            make_record(
+                **common,
+                metric=name,
+                unit=get_proxy(name).card.unit,
+                fidelity=0,
+                epoch=0,
+                protocol_hash=phash,
+            )
+            for name in unit.proxies
+        ]
+    recipe = Recipe.from_dict(unit.recipe)
+    return [
+        make_record(
+            **common,
+            metric=eval_metric(recipe),
+            unit="%",
+            fidelity=recipe.epochs,
+            epoch=recipe.epochs,
+            protocol_hash=recipe.hash,
+        )
+    ]
+
+
 def metric_cards(spec: BuildSpec) -> dict[str, dict[str, Any]]:
     """Unit, kind and direction of every metric the build writes (stored in the manifest)."""
     cards = {}
@@ -250,14 +354,11 @@ def build(
 
     start = time.perf_counter()
     executor = executor or LocalExecutor()
-    units, arch_rows = plan(spec)
     space = spaces.get(spec.space)
     with Journal(journal_path) as journal:
         journal.bind("space", {"name": space.name, "version": space.version})
         if spec.protocol is not None:
             journal.bind(f"protocol:{spec.protocol.hash}", spec.protocol.to_dict())
-            # Unit keys do not name the proxies: a changed proxy list must not be silently skipped.
-            journal.bind(f"proxies:{spec.protocol.hash}", sorted(spec.proxies))
         # Float results depend on the torch thread count (~1e-8): record every count a build used.
         threads = getattr(executor, "threads", None)
         journal.bind(f"threads:{threads}", threads)
@@ -265,16 +366,15 @@ def build(
             journal.bind(f"recipe:{spec.recipe.hash}", spec.recipe.to_dict())
         for name, card in metric_cards(spec).items():
             journal.bind(f"metric:{name}", card)
-        journal.add_archs(arch_rows)
         done = journal.done()
+        units, arch_rows, total = _plan(spec, finished_proxies(done, journal.meta()))
         todo = [u for u in units if u.key not in done]
-        with _progress(progress, len(units), len(units) - len(todo)) as advance:
-            for unit, records in executor.map_unordered(run_unit, todo):
+        journal.add_archs(arch_rows)
+        with _progress(progress, total, total - len(todo)) as advance:
+            for unit, records in executor.map_unordered(run_unit, todo, on_error=failed_unit):
                 journal.commit_unit(unit.key, records, utc_now())
                 advance(unit)
-    return BuildResult(
-        len(units), len(units) - len(todo), len(todo), time.perf_counter() - start, Path(journal_path)
-    )
+    return BuildResult(total, total - len(todo), len(todo), time.perf_counter() - start, Path(journal_path))
 
 
 class _progress:
