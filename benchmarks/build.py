@@ -47,6 +47,9 @@ class BuildSpec:
     recipe: Recipe | None = None
     train_seeds: tuple[int, ...] = ()
     device: str = "cpu"
+    members: tuple[str, ...] = ()
+    """More architectures for the architectures table only (no units of their own): members of the
+    built classes, so a query by their published index answers their class's functional metrics."""
 
     def __post_init__(self) -> None:
         if not self.archs:
@@ -139,7 +142,13 @@ def _plan(spec: BuildSpec, done: dict[str, set[str]]) -> tuple[list[Unit], list[
 
     space = spaces.get(spec.space)
     archs = list(dict.fromkeys(space.parse(s) for s in spec.archs))
-    arch_rows = [arch_row(space, a) for a in archs]
+    members = [space.parse(s) for s in spec.members]
+    classes = {a.arch_id for a in archs}
+    for m in members:
+        if m.arch_id not in classes:
+            raise ValueError(f"member {m.string} belongs to no class of the build (arch_id {m.arch_id})")
+    listed = dict.fromkeys([*archs, *members])
+    arch_rows = [arch_row(space, a) for a in listed]
     representatives: dict[str, Any] = {}
     for a in archs:  # one representative look-up per class, not per member
         if a.arch_id not in representatives:

@@ -204,7 +204,8 @@ _build_doc = (
 )
 
 
-def _archs_for(args: argparse.Namespace) -> tuple[str, ...]:
+def _archs_for(args: argparse.Namespace) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The architectures to build and the further class members to list in the architectures table."""
     import numpy as np
 
     import spaces
@@ -222,19 +223,20 @@ def _archs_for(args: argparse.Namespace) -> tuple[str, ...]:
                 parsed.append(space.parse(line).string)
             except ValueError as exc:
                 raise CLIError(f"{args.archs}:{number}: {exc}") from None
-        return tuple(dict.fromkeys(parsed))
+        return tuple(dict.fromkeys(parsed)), ()
     if args.all or args.all_unique:
         cells = list(space.enumerate())
+        strings = tuple(a.string for a in cells)
         if args.all:
-            return tuple(a.string for a in cells)
-        first = {}
+            return strings, ()
+        first: dict[str, str] = {}
         for a in cells:  # one representative look-up per class
             if a.arch_id not in first:
                 first[a.arch_id] = space.representative(a).string
-        return tuple(first.values())
+        return tuple(first.values()), strings
     if args.sample < 1:
         raise CLIError(f"--sample must be >= 1, got {args.sample}")
-    return tuple(a.string for a in space.sample_unique(args.sample, np.random.default_rng(args.seed)))
+    return tuple(a.string for a in space.sample_unique(args.sample, np.random.default_rng(args.seed))), ()
 
 
 def _build(args: argparse.Namespace) -> int:
@@ -246,10 +248,12 @@ def _build(args: argparse.Namespace) -> int:
     if not args.proxies and args.train_epochs <= 0:
         raise CLIError("nothing to build: give --proxies and/or --train-epochs")
     options = tuple(args.build_options.items())
+    archs, members = _archs_for(args)
     spec = BuildSpec(
         space=args.space,
         task=args.task,
-        archs=_archs_for(args),
+        archs=archs,
+        members=members,
         proxies=args.proxies,
         protocol=Protocol(
             task=args.task,
