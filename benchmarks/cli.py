@@ -24,6 +24,8 @@ _BUILTIN_COMMANDS = {
     "proxies-evaluate": "benchmarks.cli_evaluate:register_proxies_evaluate",
     "proxies-sensitivity": "benchmarks.cli_evaluate:register_proxies_sensitivity",
     "profile": "hw_profiles.cli:register",
+    "release": "benchmarks.cli_release:register_release",
+    "export": "benchmarks.cli_release:register_export",
 }
 
 

@@ -126,7 +126,7 @@ def register_import(sub: argparse._SubParsersAction) -> None:
     """Add ``archbench import``."""
     p = sub.add_parser(
         "import",
-        help="import tables you hold (published accuracies)",
+        help="import tables you hold (accuracies, zero-cost JSON, hardware tables)",
         description="Import external tables into archbench tables (Parquet + manifest).",
     )
     actions = p.add_subparsers(dest="action", metavar="ACTION", required=True)
@@ -145,6 +145,9 @@ def register_import(sub: argparse._SubParsersAction) -> None:
     acc.add_argument("--seed-column", default=None, help="column with the training seed, if any")
     acc.add_argument("--out", type=Path, required=True, help="new folder for journal.sqlite and table/")
     acc.set_defaults(func=_import_accuracies)
+    from benchmarks.cli_release import register_import_formats
+
+    register_import_formats(actions)
 
 
 def _import_accuracies(args: argparse.Namespace) -> int:

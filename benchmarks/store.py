@@ -27,7 +27,7 @@ import platform
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, distributions, version
@@ -35,6 +35,7 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from benchmarks.journal import Journal
@@ -46,9 +47,9 @@ if TYPE_CHECKING:
 FORMAT = "archbench-table"
 FILES = {"records.parquet": RECORD_SCHEMA, "architectures.parquet": ARCH_SCHEMA}
 """Files of the flat ``table`` layout."""
-LAYOUTS = ("table", "release")
-ROLES = {"records": RECORD_SCHEMA, "architectures": ARCH_SCHEMA, "card": None}
-"""What each file of a release is; ``card`` files are hashed but not Parquet."""
+LAYOUTS = ("table", "release", "hf")
+ROLES = {"records": RECORD_SCHEMA, "architectures": ARCH_SCHEMA, "card": None, "hf": None}
+"""What each listed file is; ``card`` and ``hf`` (Hugging Face ``save_to_disk``) files are hashed, not read as Parquet."""
 _LOCKED_PACKAGES = ("torch", "numpy", "pandas", "pyarrow", "scipy", "datasets")
 # Parquet falls back from dictionary to plain encoding when a column chunk's dictionary passes this
 # size (1 MiB by default); 15,625 NB201 strings need ~1.5 MB, so allow 64 MiB.
@@ -219,7 +220,7 @@ def export(journal_path: str | Path, out_dir: str | Path, overwrite: bool = Fals
 
 
 # ---- reading -----------------------------------------------------------------------------------------------
-def _check_release_files(path: Path, files: Any) -> None:
+def _check_listed_files(path: Path, files: Any, layout: str) -> None:
     if not isinstance(files, dict):
         raise TableError(f"{path}/manifest.json: 'files' must be an object")
     roles = []
@@ -232,8 +233,10 @@ def _check_release_files(path: Path, files: Any) -> None:
                 f"{path}/manifest.json: file {name!r} needs a sha256 and a role in {sorted(ROLES)}"
             )
         roles.append(entry["role"])
-    if roles.count("architectures") != 1:
+    if layout == "release" and roles.count("architectures") != 1:
         raise TableError(f"{path}/manifest.json: expected files with exactly one 'architectures' role")
+    if layout == "hf" and (not roles or set(roles) != {"hf"}):
+        raise TableError(f"{path}/manifest.json: expected files with the 'hf' role only")
 
 
 def read_manifest(path: str | Path) -> dict[str, Any]:
@@ -258,8 +261,8 @@ def read_manifest(path: str | Path) -> dict[str, Any]:
         raise TableError(f"{path}/manifest.json: unknown layout {layout!r} (known: {', '.join(LAYOUTS)})")
     if layout == "table" and set(manifest.get("files", {})) != set(FILES):
         raise TableError(f"{path}/manifest.json: expected files {sorted(FILES)}")
-    if layout == "release":
-        _check_release_files(path, manifest.get("files"))
+    if layout != "table":
+        _check_listed_files(path, manifest.get("files"), layout)
     return manifest
 
 
@@ -341,11 +344,36 @@ def read_verified(path: str | Path) -> tuple[dict[str, Any], dict[str, pa.Table]
     """
     path = Path(path)
     manifest = read_manifest(path)
+    if manifest.get("layout") == "hf":
+        from benchmarks.hf import read_hf_arrow
+
+        return manifest, read_hf_arrow(path, manifest)
     opened = _verified_parquet(path, manifest)
     return manifest, {
         "records.parquet": _read_all(opened["records"], RECORD_SCHEMA),
         "architectures.parquet": _read_all(opened["architectures"], ARCH_SCHEMA),
     }
+
+
+def verify_files(path: Path, manifest: dict[str, Any]) -> dict[str, _Opened]:
+    """Check every file the manifest lists (SHA-256, and schema and rows for Parquet); the opened Parquet files."""
+    return _verified_parquet(path, manifest)
+
+
+def records_frame(column: Callable[[str], pa.ChunkedArray]) -> pd.DataFrame:
+    """Records as a DataFrame built one column at a time; strings become categoricals with sorted categories."""
+    import pandas as pd
+
+    columns = {}
+    for name in RECORD_SCHEMA.names:
+        chunked = column(name)
+        if pa.types.is_string(chunked.type) or pa.types.is_large_string(chunked.type):
+            chunked = pc.dictionary_encode(chunked)
+        series = pa.table({name: chunked}).unify_dictionaries().column(0).to_pandas()
+        if isinstance(series.dtype, pd.CategoricalDtype):  # sort by category = sort by string
+            series = series.cat.reorder_categories(series.cat.categories.sort_values())
+        columns[name] = series
+    return pd.DataFrame(columns)
 
 
 def read_frames(path: str | Path) -> tuple[dict[str, Any], pd.DataFrame, pd.DataFrame]:
@@ -354,18 +382,13 @@ def read_frames(path: str | Path) -> tuple[dict[str, Any], pd.DataFrame, pd.Data
     Records' string columns are categoricals (codes plus one copy of each distinct string), read one
     column at a time so the peak memory stays near the final frame's size.
     """
-    import pandas as pd
-
     path = Path(path)
     manifest = read_manifest(path)
+    if manifest.get("layout") == "hf":
+        from benchmarks.hf import read_hf_frames
+
+        return manifest, *read_hf_frames(path, manifest)
     opened = _verified_parquet(path, manifest)
-    columns = {}
-    for name in RECORD_SCHEMA.names:
-        chunked = _read_column(opened["records"], name, RECORD_SCHEMA)
-        column = pa.table({name: chunked}).unify_dictionaries().column(0).to_pandas()
-        if isinstance(column.dtype, pd.CategoricalDtype):  # sort by category = sort by string
-            column = column.cat.reorder_categories(column.cat.categories.sort_values())
-        columns[name] = column
-    records = pd.DataFrame(columns)
+    records = records_frame(lambda name: _read_column(opened["records"], name, RECORD_SCHEMA))
     archs = _read_all(opened["architectures"], ARCH_SCHEMA).to_pandas()
     return manifest, records, archs

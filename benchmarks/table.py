@@ -320,9 +320,4 @@ class Table:
 
 def open_table(path: str | Path) -> Table:
     """Open and verify a table folder: a build's table, a release, or a Hugging Face export."""
-    path = Path(path)
-    if (path / "dataset_dict.json").is_file():
-        from benchmarks.hf import load_hf_table
-
-        return load_hf_table(path)
     return Table(path)
