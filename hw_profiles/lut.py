@@ -1,0 +1,282 @@
+"""Lookup-table latency model for NB201 networks (the nn-Meter idea).
+
+nn-Meter (Zhang et al., "nn-Meter: Towards Accurate Latency Prediction of Deep-Learning Model
+Inference on Diverse Edge Devices", MobiSys 2021) predicts a network's latency as the sum of its
+kernels' latencies measured once per device. Here the kernels are the NB201 building blocks, each
+measured on the target in isolation under the same :class:`MeasurementProtocol`: the five cell ops
+and the node additions at every stage's channels x resolution, the stem, the two residual
+reduction blocks (stride 2) and the classifier head. A cell network's raw prediction is
+
+    stem + head + reduction_1 + reduction_2 + N * sum_stages (sum_edges op + 3 additions),
+
+and a per-network overhead correction ``measured ~ a * raw + b`` (least squares, per batch size) is
+fitted on a set of measured networks. Accuracy is reported as nn-Meter does, on held-out networks
+used neither for the table nor for the correction: the share predicted within +-10 % of measured,
+the RMSE and Spearman's rank correlation.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from hw_profiles.protocol import MeasurementProtocol
+
+CELL_OPS = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
+ADDS_PER_CELL = 3  # node 2 sums two edges, node 3 three: 1 + 2 additions
+
+
+@dataclass(frozen=True)
+class BlockSpec:
+    """One LUT entry to measure: a block kind, its op, channels in/out, input resolution and stride."""
+
+    kind: str
+    op: str
+    c_in: int
+    c_out: int
+    resolution: int
+    stride: int = 1
+
+    @property
+    def key(self) -> str:
+        """Stable row key, e.g. ``cell_op|nor_conv_3x3|16>16|r32|s1``."""
+        return f"{self.kind}|{self.op}|{self.c_in}>{self.c_out}|r{self.resolution}|s{self.stride}"
+
+
+def _stages(C: int, resolution: int) -> list[tuple[int, int]]:
+    return [(C * 2**s, resolution // 2**s) for s in range(3)]
+
+
+def nb201_blocks(C: int, resolution: int, in_channels: int, num_classes: int) -> list[BlockSpec]:
+    """Every block an NB201 network of width ``C`` at ``resolution`` is made of."""
+    blocks = [BlockSpec("stem", "conv3x3_bn", in_channels, C, resolution)]
+    for c, r in _stages(C, resolution):
+        blocks += [BlockSpec("cell_op", op, c, c, r) for op in CELL_OPS]
+        blocks.append(BlockSpec("add", "add", c, c, r))
+    for c, r in _stages(C, resolution)[1:]:
+        blocks.append(BlockSpec("reduction", "resnet_basic", c // 2, c, r * 2, stride=2))
+    blocks.append(BlockSpec("head", f"bn_relu_pool_linear{num_classes}", 4 * C, num_classes, resolution // 4))
+    return blocks
+
+
+def block_module(block: BlockSpec, batch: int = 1) -> Any:
+    """A freshly initialised ``nn.Module`` of ``block`` (built from the same classes as the network)."""
+    import torch
+    import torch.nn as nn
+
+    from spaces.nb201_net import ResidualReduction, _make_op
+
+    class Add(nn.Module):
+        """A node addition: the input plus a fixed tensor of the same shape."""
+
+        def __init__(self, shape: tuple[int, ...]) -> None:
+            super().__init__()
+            self.register_buffer("other", torch.ones(shape))
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return x + self.other
+
+    if block.kind == "stem":
+        return nn.Sequential(
+            nn.Conv2d(block.c_in, block.c_out, 3, padding=1, bias=False), nn.BatchNorm2d(block.c_out)
+        )
+    if block.kind == "cell_op":
+        return _make_op(block.op, block.c_in)
+    if block.kind == "reduction":
+        return ResidualReduction(block.c_in, block.c_out)
+    if block.kind == "head":
+        return nn.Sequential(
+            nn.BatchNorm2d(block.c_in),
+            nn.ReLU(inplace=False),
+            nn.AdaptiveAvgPool2d(1),
+            nn.Flatten(1),
+            nn.Linear(block.c_in, block.c_out),
+        )
+    return Add((batch, block.c_in, block.resolution, block.resolution))  # two full tensors, as in a cell
+
+
+def _block_input_and_module(block: BlockSpec, batch: int) -> tuple[Any, Any]:
+    import torch
+
+    generator = torch.Generator().manual_seed(0)
+    x = torch.randn(batch, block.c_in, block.resolution, block.resolution, generator=generator)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        module = block_module(block, batch)
+    return module.eval(), x
+
+
+@dataclass
+class LatencyLUT:
+    """Measured block latencies (ms) per batch size, with the protocol and target they came from."""
+
+    protocol: MeasurementProtocol
+    C: int
+    N: int
+    resolution: int
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    correction: dict[int, tuple[float, float]] = field(default_factory=dict)
+
+    def latency(self, key: str, batch: int) -> float:
+        """The LUT entry ``key`` at ``batch`` (KeyError naming it if absent)."""
+        for row in self.rows:
+            if row["key"] == key and row["batch"] == batch:
+                return row["latency_ms"]
+        raise KeyError(f"LUT has no entry {key!r} at batch {batch}")
+
+    def raw(self, ops: Sequence[str], batch: int) -> float:
+        """Sum of block latencies (ms) for the cell with edge ``ops`` (no overhead correction)."""
+        task_blocks = {r["key"]: r for r in self.rows if r["batch"] == batch}
+        if not task_blocks:
+            raise KeyError(
+                f"LUT has no entries at batch {batch} (has {sorted({r['batch'] for r in self.rows})})"
+            )
+        total = 0.0
+        for row in task_blocks.values():
+            if row["kind"] in ("stem", "head", "reduction"):
+                total += row["latency_ms"]
+        for c, r in _stages(self.C, self.resolution):
+            cell = sum(self.latency(BlockSpec("cell_op", op, c, c, r).key, batch) for op in ops)
+            cell += ADDS_PER_CELL * self.latency(BlockSpec("add", "add", c, c, r).key, batch)
+            total += self.N * cell
+        return total
+
+    def fit(
+        self, ops_list: Sequence[Sequence[str]], measured_ms: Sequence[float], batch: int
+    ) -> tuple[float, float]:
+        """Fit ``measured ~ a * raw + b`` by least squares on networks measured at ``batch``."""
+        import numpy as np
+
+        if len(ops_list) != len(measured_ms) or len(ops_list) < 2:
+            raise ValueError(f"fitting the correction needs >= 2 measured networks, got {len(ops_list)}")
+        raw = np.array([self.raw(ops, batch) for ops in ops_list])
+        design = np.column_stack([raw, np.ones_like(raw)])
+        (a, b), *_ = np.linalg.lstsq(design, np.asarray(measured_ms, dtype=float), rcond=None)
+        self.correction[batch] = (float(a), float(b))
+        return float(a), float(b)
+
+    def predict(self, ops: Sequence[str], batch: int) -> float:
+        """Predicted latency (ms): the corrected sum where a correction was fitted, else the raw sum."""
+        a, b = self.correction.get(batch, (1.0, 0.0))
+        return a * self.raw(ops, batch) + b
+
+    def to_frame(self) -> Any:
+        """The LUT as a pandas DataFrame (one row per block and batch size)."""
+        import pandas as pd
+
+        return pd.DataFrame(self.rows)
+
+    def save(self, path: str | Path) -> Path:
+        """Write the LUT as Parquet (protocol, shape and corrections in the file metadata), atomically."""
+        import json
+
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        path = Path(path)
+        table = pa.Table.from_pylist(self.rows)
+        meta = {
+            "protocol": self.protocol.to_dict(),
+            "protocol_hash": self.protocol.hash,
+            "C": self.C,
+            "N": self.N,
+            "resolution": self.resolution,
+            "correction": {str(k): list(v) for k, v in self.correction.items()},
+        }
+        table = table.replace_schema_metadata({b"archbench_lut": json.dumps(meta).encode()})
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+        os.close(fd)
+        try:
+            pq.write_table(table, tmp)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path) -> LatencyLUT:
+        """Read a LUT written by :meth:`save` (ValueError if it is not one)."""
+        import json
+
+        import pyarrow.parquet as pq
+
+        table = pq.read_table(path)
+        raw = (table.schema.metadata or {}).get(b"archbench_lut")
+        if raw is None:
+            raise ValueError(f"{path}: not an archbench latency LUT (no archbench_lut metadata)")
+        meta = json.loads(raw)
+        lut = cls(MeasurementProtocol.from_dict(meta["protocol"]), meta["C"], meta["N"], meta["resolution"])
+        lut.rows = table.to_pylist()
+        lut.correction = {int(k): (v[0], v[1]) for k, v in meta["correction"].items()}
+        return lut
+
+
+def profile_lut(protocol: MeasurementProtocol) -> LatencyLUT:
+    """Measure every NB201 block at every batch size of ``protocol`` on its target."""
+    from hw_profiles.profile import profile_module
+    from spaces.tasks import get_task
+
+    task = get_task(protocol.task)
+    options = protocol.build_options()
+    C, N = int(options.get("C", 16)), int(options.get("N", 5))
+    resolution = protocol.resolution or task.resolution
+    if resolution % 4:
+        raise ValueError(f"nb201 needs an input resolution divisible by 4, got {resolution}")
+    timing = replace(protocol, metrics=("latency",))
+    lut = LatencyLUT(protocol, C, N, resolution)
+    for batch in protocol.batch_sizes:
+        for block in nb201_blocks(C, resolution, task.in_channels, task.num_classes):
+            module, x = _block_input_and_module(block, batch)
+            found = {m.metric.rsplit("_b", 1)[0]: m for m in profile_module(module, x, timing)}
+            lat = found["latency"]
+            if lat.status != "ok":
+                raise RuntimeError(f"LUT block {block.key} at batch {batch} failed: {lat.message}")
+            lut.rows.append(
+                {
+                    "key": block.key,
+                    "kind": block.kind,
+                    "op": block.op,
+                    "c_in": block.c_in,
+                    "c_out": block.c_out,
+                    "resolution": block.resolution,
+                    "stride": block.stride,
+                    "batch": batch,
+                    "latency_ms": lat.value,
+                    "iqr_ms": found["latency_iqr"].value,
+                    "cv": found["latency_cv"].value,
+                    "runs": int(found["latency_runs"].value),
+                    "message": lat.message,
+                    "target": protocol.target,
+                    "dtype": protocol.dtype,
+                    "protocol_hash": protocol.hash,
+                }
+            )
+    return lut
+
+
+def accuracy(
+    predicted: Sequence[float], measured: Sequence[float], tolerance: float = 0.10
+) -> dict[str, float]:
+    """nn-Meter's figures: share with ``|pred - meas| <= tolerance * meas``, RMSE and Spearman's rho."""
+    from scipy.stats import spearmanr
+
+    if len(predicted) != len(measured) or len(predicted) < 2:
+        raise ValueError(f"accuracy needs >= 2 paired values, got {len(predicted)} and {len(measured)}")
+    pairs = list(zip(predicted, measured))
+    within = sum(abs(p - m) <= tolerance * m for p, m in pairs) / len(pairs)
+    rmse = math.sqrt(sum((p - m) ** 2 for p, m in pairs) / len(pairs))
+    rho = float(spearmanr(predicted, measured).statistic)
+    return {
+        "within": within,
+        "tolerance": tolerance,
+        "rmse_ms": rmse,
+        "spearman": rho,
+        "n": float(len(pairs)),
+    }

@@ -1,0 +1,123 @@
+"""hw_profiles.lut: block decomposition, LUT sums against hand values, correction fit, accuracy, I/O."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import spaces
+from hw_profiles.lut import CELL_OPS, BlockSpec, LatencyLUT, accuracy, block_module, nb201_blocks, profile_lut
+from hw_profiles.protocol import MeasurementProtocol
+
+NB201 = spaces.get("nb201")
+PROTOCOL = MeasurementProtocol(
+    task="cifar10",
+    batch_sizes=(2,),
+    resolution=8,
+    build={"C": 4, "N": 1},
+    warmup=1,
+    repeats=3,
+    min_run_time=0.005,
+    metrics=("latency",),
+)
+
+
+def _params(module: torch.nn.Module) -> int:
+    return sum(p.numel() for p in module.parameters())
+
+
+@pytest.mark.parametrize(
+    "ops",
+    [("nor_conv_3x3",) * 6, ("none", "skip_connect", "nor_conv_1x1", "avg_pool_3x3", "nor_conv_3x3", "none")],
+)
+@pytest.mark.parametrize(("C", "N"), [(4, 1), (8, 2)])
+def test_blocks_compose_the_network(ops: tuple[str, ...], C: int, N: int) -> None:
+    """Independent route: the blocks' parameter counts add up to the built network's."""
+    blocks = {b.key: b for b in nb201_blocks(C, 16, 3, 10)}
+    assert len(blocks) == 1 + 3 * (len(CELL_OPS) + 1) + 2 + 1
+    total = 0
+    for b in blocks.values():
+        count = _params(block_module(b))
+        if b.kind == "cell_op":
+            total += N * count * ops.count(b.op)
+        elif b.kind != "add":
+            total += count
+    net = NB201.build(NB201.from_ops(ops), "cifar10", C=C, N=N)
+    assert total == _params(net)
+
+
+def _synthetic_lut(values: dict[str, float]) -> LatencyLUT:
+    lut = LatencyLUT(PROTOCOL, C=4, N=2, resolution=8)
+    for b in nb201_blocks(4, 8, 3, 10):
+        lut.rows.append(
+            {"key": b.key, "kind": b.kind, "batch": 2, "latency_ms": values.get(b.op, 0.0) * (b.c_in / 4)}
+        )
+    return lut
+
+
+def test_raw_sum_matches_hand_count() -> None:
+    # every block costs (its op's value) x (channels / 4); stages have 4, 8, 16 channels -> factors 1, 2, 4
+    values = {
+        "nor_conv_3x3": 1.0,
+        "add": 0.5,
+        "conv3x3_bn": 7.0,
+        "resnet_basic": 3.0,
+        "bn_relu_pool_linear10": 2.0,
+    }
+    lut = _synthetic_lut(values)
+    ops = ("nor_conv_3x3", "none", "nor_conv_3x3", "skip_connect", "none", "none")
+    cell = 2 * 1.0 + 3 * 0.5  # two convs and three additions at factor 1
+    expected = 7.0 * (3 / 4) + 2.0 * 16 / 4 + 3.0 * (4 / 4) + 3.0 * (8 / 4) + 2 * cell * (1 + 2 + 4)
+    assert lut.raw(ops, 2) == pytest.approx(expected)
+    with pytest.raises(KeyError, match="no entries at batch 3"):
+        lut.raw(ops, 3)
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.floats(0.2, 5.0), st.floats(-3.0, 10.0))
+def test_correction_recovers_an_exact_linear_overhead(a: float, b: float) -> None:
+    lut = _synthetic_lut({"nor_conv_3x3": 1.0, "nor_conv_1x1": 0.3, "avg_pool_3x3": 0.2, "add": 0.1})
+    cells = [NB201.ops_of(NB201.from_index(i)) for i in range(0, 15625, 977)]
+    measured = [a * lut.raw(ops, 2) + b for ops in cells]
+    fa, fb = lut.fit(cells, measured, 2)
+    assert (fa, fb) == (pytest.approx(a, rel=1e-6), pytest.approx(b, abs=1e-6))
+    assert lut.predict(cells[3], 2) == pytest.approx(measured[3])
+
+
+def test_accuracy_hand_values() -> None:
+    found = accuracy([1.0, 2.2, 2.9, 5.0], [1.05, 2.0, 3.0, 4.0])
+    assert found["within"] == 0.5  # 1.0 vs 1.05 and 2.9 vs 3.0 are within 10 %; 2.2 vs 2.0 is exactly 10 %
+    assert found["rmse_ms"] == pytest.approx(math.sqrt((0.05**2 + 0.2**2 + 0.1**2 + 1.0**2) / 4))
+    assert found["spearman"] == pytest.approx(1.0)
+    with pytest.raises(ValueError, match=">= 2 paired"):
+        accuracy([1.0], [1.0])
+
+
+def test_profile_lut_measures_every_block_and_round_trips(tmp_path: Path) -> None:
+    lut = profile_lut(PROTOCOL)
+    assert len(lut.rows) == len(nb201_blocks(4, 8, 3, 10))
+    assert all(r["latency_ms"] > 0 and r["runs"] >= 3 and r["batch"] == 2 for r in lut.rows)
+    ops = NB201.ops_of(NB201.from_index(123))
+    lut.correction[2] = (1.5, 0.25)
+    loaded = LatencyLUT.load(lut.save(tmp_path / "lut.parquet"))
+    assert loaded.protocol == PROTOCOL and loaded.predict(ops, 2) == pytest.approx(lut.predict(ops, 2))
+    assert loaded.predict(ops, 2) == pytest.approx(1.5 * lut.raw(ops, 2) + 0.25)
+    assert list(tmp_path.iterdir()) == [tmp_path / "lut.parquet"]  # no temporary file left behind
+
+
+def test_load_refuses_a_foreign_parquet(tmp_path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    pq.write_table(pa.table({"x": [1]}), tmp_path / "x.parquet")
+    with pytest.raises(ValueError, match="not an archbench latency LUT"):
+        LatencyLUT.load(tmp_path / "x.parquet")
+
+
+def test_block_key_is_stable() -> None:
+    assert BlockSpec("cell_op", "nor_conv_3x3", 16, 16, 32).key == "cell_op|nor_conv_3x3|16>16|r32|s1"
