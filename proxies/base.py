@@ -9,7 +9,7 @@ as a lazy ``"module:function"`` target, so listing proxies never imports torch. 
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -42,6 +42,8 @@ class ProxyCard:
     higher_is_better: bool = True
     degenerate: str = "computed as usual"
     """What the proxy gives on a cell whose output ignores its input."""
+    shared: tuple[str, ...] = ()
+    """Products of the context's one shared forward pass it reads (see :data:`proxies.passes.PRODUCTS`)."""
 
 
 @dataclass(frozen=True)
@@ -100,9 +102,23 @@ class ProxyContext:
     """
 
     def __init__(
-        self, space: SearchSpace, arch: Architecture, protocol: Protocol, seed: int, device: str = "cpu"
+        self,
+        space: SearchSpace,
+        arch: Architecture,
+        protocol: Protocol,
+        seed: int,
+        device: str = "cpu",
+        shared: Iterable[str] = (),
     ) -> None:
+        """``shared`` names the products (:data:`proxies.passes.PRODUCTS`) the proxies to be scored will
+        read, so the first request computes all of them in one forward; others are computed on demand."""
+        from proxies.passes import PRODUCTS
         from spaces.tasks import get_task
+
+        unknown = set(shared) - set(PRODUCTS)
+        if unknown:
+            raise ValueError(f"unknown shared products {sorted(unknown)} (known: {', '.join(PRODUCTS)})")
+        self._planned = frozenset(shared)
 
         self.space = space
         self.arch = arch
@@ -176,7 +192,7 @@ class ProxyContext:
         gradient proxy (snip, grad_norm, plain, grasp, ...). Tensors are detached copies: callers must
         not mutate them.
         """
-        return self._loss_pass()[0]
+        return self._shared("loss")[0]
 
     def output_saliencies(self) -> dict[str, tuple[torch.Tensor, ...]]:
         """Per Conv2d/Linear layer, ``sum over positions of (output * dLoss/doutput)`` from the same pass.
@@ -186,67 +202,34 @@ class ProxyContext:
         in Turner et al.'s Fisher potential); a call whose output the loss does not reach gives zeros.
         Computed by the same forward+backward as :meth:`loss_gradients`, with hooks that only read.
         """
-        return self._loss_pass()[1]
+        return self._shared("loss")[1]
 
-    def _loss_pass(self) -> tuple[dict[str, Any], dict[str, Any]]:
-        if "loss_pass" not in self._cache:
-            import torch
-            import torch.nn.functional as F
-
-            model = self.fresh_model()
-            x, y = self.batch()
-            layers = {
-                name: m
-                for name, m in model.named_modules()
-                if isinstance(m, torch.nn.Conv2d | torch.nn.Linear)
-            }
-            saliencies: dict[str, list[torch.Tensor]] = {name: [] for name in layers}
-
-            def forward_hook(name: str) -> Callable[..., None]:
-                def hook(module: torch.nn.Module, inputs: Any, out: torch.Tensor) -> None:
-                    if not out.requires_grad:
-                        return
-                    act = out.detach()
-                    calls = saliencies[name]
-                    slot = len(calls)
-                    calls.append(torch.zeros(act.shape[:2], dtype=torch.float64, device=act.device))
-
-                    def grad_hook(grad: torch.Tensor) -> None:
-                        prod = act.double() * grad.detach().double()
-                        calls[slot] = prod.sum(dim=tuple(range(2, prod.dim()))) if prod.dim() > 2 else prod
-
-                    out.register_hook(grad_hook)
-
-                return hook
-
-            handles = [m.register_forward_hook(forward_hook(name)) for name, m in layers.items()]
-            try:
-                out = model(x)
-            finally:
-                for h in handles:
-                    h.remove()
-            model.zero_grad(set_to_none=True)
-            F.cross_entropy(out, y).backward()
-            gradients = {
-                name: (m.weight.detach().clone(), _grad_or_zero(m.weight)) for name, m in layers.items()
-            }
-            self._cache["loss_pass"] = (gradients, {name: tuple(v) for name, v in saliencies.items()})
-        return self._cache["loss_pass"]
+    def hessian_gradients(self) -> dict[str, torch.Tensor]:
+        """GraSP's Hessian-gradient products ``{layer_name: H g}`` on the loss pass's own graph."""
+        return self._shared("hessian")
 
     def input_jacobians(self) -> np.ndarray:
         """Per-image gradients of the summed outputs w.r.t. the input, ``(batch, features)`` float64.
 
-        One forward+backward on :meth:`fresh_model` and the protocol's batch, shared by the Jacobian
-        proxies (jacob_cov, epe_nas). The array is read-only.
+        Shared by the Jacobian proxies (jacob_cov, epe_nas). The array is read-only.
         """
-        if "input_jacobians" not in self._cache:
-            from proxies.jacob_cov import jacobian_rows
+        return self._shared("jacobian")
 
-            x, _ = self.batch()
-            rows = jacobian_rows(self.fresh_model(), x)
-            rows.flags.writeable = False
-            self._cache["input_jacobians"] = rows
-        return self._cache["input_jacobians"]
+    def relu_kernel(self) -> np.ndarray:
+        """NASWOT's ``(batch, batch)`` float64 count of ReLU units on which two images agree (on/off)."""
+        return self._shared("relu_kernel")
+
+    def _shared(self, product: str) -> Any:
+        """``product`` of the shared forward pass; the first request computes every planned product."""
+        key = f"shared:{product}"
+        if key not in self._cache:
+            from proxies.passes import primary_pass
+
+            todo = {product} | {p for p in self._planned if f"shared:{p}" not in self._cache}
+            x, y = self.batch()
+            for name, value in primary_pass(self.fresh_model(), x, y, todo).items():
+                self._cache[f"shared:{name}"] = value
+        return self._cache[key]
 
     def synflow_gradients(self) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
         """SynFlow's pass: ``{layer: (|weight|, dR/d|weight|)}`` in float64 on a BN-free copy.
@@ -261,12 +244,6 @@ class ProxyContext:
                 self.fresh_model(bn=False), self.input_shape(1)
             )
         return self._cache["synflow_gradients"]
-
-
-def _grad_or_zero(weight: torch.Tensor) -> torch.Tensor:
-    import torch
-
-    return torch.zeros_like(weight) if weight.grad is None else weight.grad.detach().clone()
 
 
 def _strip_batchnorm(model: torch.nn.Module) -> None:

@@ -49,6 +49,7 @@ register_proxy(
         "Lee et al., ICLR 2019; Abdelfattah et al., ICLR 2021",
         needs_labels=True,
         degenerate=_ZERO_GRAD,
+        shared=("loss",),
     ),
     "proxies.gradients:snip",
 )
@@ -59,6 +60,7 @@ register_proxy(
         "Abdelfattah et al., ICLR 2021",
         needs_labels=True,
         degenerate=_ZERO_GRAD,
+        shared=("loss",),
     ),
     "proxies.gradients:grad_norm",
 )
@@ -68,6 +70,7 @@ register_proxy(
         "eigen-spectrum of the correlation of input Jacobians across the batch",
         "Mellor et al., arXiv:2006.04647v1 (2020)",
         degenerate="status nan: every Jacobian row is zero, so the correlation is undefined",
+        shared=("jacobian",),
     ),
     "proxies.jacob_cov:jacob_cov",
 )
@@ -78,6 +81,7 @@ register_proxy(
         "Mellor et al., ICML 2021",
         needs_grad=False,
         degenerate="computed as usual (codes before the zeroed cell still differ); status nan if K is singular",
+        shared=("relu_kernel",),
     ),
     "proxies.nwot:nwot",
 )
@@ -98,6 +102,7 @@ register_proxy(
         "Wang et al., ICLR 2020; Abdelfattah et al., ICLR 2021",
         needs_labels=True,
         degenerate=_ZERO_GRAD,
+        shared=("loss", "hessian"),
     ),
     "proxies.grasp:grasp",
 )
@@ -108,6 +113,7 @@ register_proxy(
         "Turner et al., BlockSwap, ICLR 2020; Abdelfattah et al., ICLR 2021",
         needs_labels=True,
         degenerate="computed as usual: only the classifier's output term (bias logits x loss gradient) remains",
+        shared=("loss",),
     ),
     "proxies.fisher:fisher",
 )
@@ -128,6 +134,7 @@ register_proxy(
         "Lopes et al., EPE-NAS, ICANN 2021",
         needs_labels=True,
         degenerate="status nan: every Jacobian row is zero, so the correlation is undefined",
+        shared=("jacobian",),
     ),
     "proxies.epe_nas:epe_nas",
 )
@@ -170,6 +177,7 @@ register_proxy(
         "Abdelfattah et al., ICLR 2021",
         needs_labels=True,
         degenerate=_ZERO_GRAD,
+        shared=("loss",),
     ),
     "proxies.gradients:plain",
 )

@@ -3,11 +3,13 @@ Flow", ICLR 2020, in the form of Abdelfattah et al., "Zero-Cost Proxies for Ligh
 
 With g = dL/dtheta (cross-entropy on the protocol's batch) and H the Hessian of L, the per-weight
 saliency is -theta * (H g) and the score is its sum over every Conv2d/Linear weight. H g is formed as
-in the reference: the gradient of z = sum(stop_grad(g) * dL/dtheta) (a second forward, the gradient taken
-with ``create_graph``). Abdelfattah et al. add the leading minus sign to GraSP's ``theta * H g`` because
-accuracy correlates negatively with the unsigned version; higher is better with the sign. The first
-gradient g is the context's shared loss pass (:meth:`ProxyContext.loss_gradients`), which is the
-reference's first pass (same network, batch and loss). Temperature T = 1 and one iteration, the
+in the reference: the gradient of z = sum(stop_grad(g) * dL/dtheta), the gradient taken with
+``create_graph``. Abdelfattah et al. add the leading minus sign to GraSP's ``theta * H g`` because
+accuracy correlates negatively with the unsigned version; higher is better with the sign. The reference runs
+a first forward+backward for g and a second forward for the ``create_graph`` gradient; both are the same
+network, batch and loss, so here the context's shared pass (:mod:`proxies.passes`) takes g with
+``create_graph`` once and gives bit-identical values (:func:`hessian_gradient_products` is the two-pass
+route, kept as the tests' independent check). Temperature T = 1 and one iteration, the
 reference defaults. Sums are taken in float64.
 """
 
@@ -49,7 +51,5 @@ def grasp_score(weights: Sequence[torch.Tensor], hg: Sequence[torch.Tensor]) -> 
 
 def grasp(ctx: ProxyContext) -> float:
     """GraSP (-theta * H g summed) on the protocol's batch under cross-entropy."""
-    first = ctx.loss_gradients()
-    x, y = ctx.batch()
-    hg = hessian_gradient_products(ctx.fresh_model(), x, y, [g for _, g in first.values()])
-    return grasp_score([w for w, _ in first.values()], hg)
+    weights = [w for w, _ in ctx.loss_gradients().values()]
+    return grasp_score(weights, list(ctx.hessian_gradients().values()))

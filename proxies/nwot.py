@@ -2,7 +2,9 @@
 
 Each ReLU's input gives a binary code per image (unit > 0). K = sum over ReLUs of
 c c^T + (1 - c)(1 - c)^T, i.e. the number of units on which two images agree; the score is
-log|det K|. Counts are accumulated in float64 so they stay exact.
+log|det K|. Counts are accumulated in float64 so they stay exact. The kernel comes from the context's
+shared forward pass (:meth:`ProxyContext.relu_kernel`, one ±1 matmul per ReLU);
+:func:`agreement_kernel` is the direct two-product route the tests check it against.
 """
 
 from __future__ import annotations
@@ -40,5 +42,4 @@ def nwot_score(kernel: np.ndarray) -> float:
 
 def nwot(ctx: ProxyContext) -> float:
     """NASWOT on the protocol's batch."""
-    x, _ = ctx.batch()
-    return nwot_score(agreement_kernel(ctx.fresh_model(), x))
+    return nwot_score(ctx.relu_kernel())

@@ -57,7 +57,8 @@ def score_architecture(
     import torch
 
     resolved = [get_proxy(name) for name in proxies]
-    ctx = ProxyContext(space, arch, protocol, seed, device)
+    shared = {product for proxy in resolved for product in proxy.card.shared}
+    ctx = ProxyContext(space, arch, protocol, seed, device, shared=shared)
     scores = []
     for proxy in resolved:
         start = time.perf_counter()

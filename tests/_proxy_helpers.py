@@ -25,7 +25,7 @@ class FakeSpace:
             raise ValueError(f"resolution {resolution} too small")
 
 
-def context(factory, **protocol) -> ProxyContext:
+def context(factory, shared=(), **protocol) -> ProxyContext:
     """A context on ``factory()``'s module with a tiny mnist5k protocol (batch 8, 4 px)."""
     p = Protocol(**{"task": "mnist5k", "batch_size": 8, "resolution": 4, **protocol})
-    return ProxyContext(FakeSpace(factory), None, p, seed=0)
+    return ProxyContext(FakeSpace(factory), None, p, seed=0, shared=shared)

@@ -248,12 +248,13 @@ def test_needs_data_card_matches_use_of_the_batch(space, arch, reference, name, 
 
 @pytest.mark.parametrize("name", ALL)
 def test_needs_grad_card_matches_use_of_backward(space, arch, reference, name, monkeypatch):
-    """Proxies whose card says needs_grad=False must work without any backward pass."""
+    """Proxies whose card says needs_grad=False must work without any backward pass (backward or grad)."""
 
     def no_backward(*args, **kwargs):
         raise RuntimeError("this proxy ran backward")
 
     monkeypatch.setattr(torch.autograd, "backward", no_backward)
+    monkeypatch.setattr(torch.autograd, "grad", no_backward)
     s = score(space, arch, [name])[name]
     if get_proxy(name).card.needs_grad:
         assert s.status == "error"
