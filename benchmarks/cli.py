@@ -166,9 +166,22 @@ def register_build(sub: argparse._SubParsersAction) -> None:
         metavar="FIELD=V1,V2",
         help="also build protocol variants changing one field at a time (repeatable), e.g. bn_mode=eval",
     )
-    p.add_argument("--train-epochs", type=int, default=0, help="reduced-training epochs (0: no training)")
+    p.add_argument(
+        "--train-epochs",
+        type=int_list,
+        default=(),
+        help="reduced-training budgets in epochs, one fidelity each, e.g. 1,4,12 (default: no training)",
+    )
+    p.add_argument(
+        "--derive",
+        type=name_list,
+        default=(),
+        help="curve metrics derived from every fidelity after training, e.g. sotl,sotl_e,extrap_pow3",
+    )
     p.add_argument("--train-seeds", type=int_list, default=(0,), help="training seeds (default: 0)")
-    p.add_argument("--train-batch-size", type=int, default=128, help="training batch size (default: 128)")
+    p.add_argument(
+        "--train-batch-size", type=int, default=256, help="training batch size (default: 256, NB201's)"
+    )
     p.add_argument(
         "--executor", default="local", help="where units run: local (process pool) or ray (default: local)"
     )
@@ -247,8 +260,16 @@ def _build(args: argparse.Namespace) -> int:
     from proxies.protocol import Protocol
     from proxies.training import Recipe
 
-    if not args.proxies and args.train_epochs <= 0:
+    if not args.proxies and not args.train_epochs:
         raise CLIError("nothing to build: give --proxies and/or --train-epochs")
+    if args.derive:
+        from benchmarks.derived import DERIVATIONS
+
+        if not args.train_epochs:
+            raise CLIError("--derive reads training curves: give --train-epochs too")
+        for name in args.derive:
+            DERIVATIONS.get(name)  # unknown names fail before any work
+    fidelities = sorted(set(args.train_epochs))
     options = tuple(args.build_options.items())
     archs, members = _archs_for(args)
     spec = BuildSpec(
@@ -270,14 +291,14 @@ def _build(args: argparse.Namespace) -> int:
         proxy_seeds=args.proxy_seeds,
         recipe=Recipe(
             task=args.task,
-            epochs=args.train_epochs,
+            epochs=fidelities[0],
             batch_size=args.train_batch_size,
             resolution=args.resolution,
             build=options,
         )
-        if args.train_epochs > 0
+        if fidelities
         else None,
-        train_seeds=args.train_seeds if args.train_epochs > 0 else (),
+        train_seeds=args.train_seeds if fidelities else (),
         device=args.device,
     )
     specs = [spec]
@@ -299,6 +320,12 @@ def _build(args: argparse.Namespace) -> int:
             for i, (_, p) in enumerate(variants)
         ]
         print(f"{len(variants)} protocols: " + ", ".join(label for label, _ in variants))
+    if len(fidelities) > 1:  # one recipe per fidelity: the same schedule compressed to each budget
+        from dataclasses import replace as _replace
+
+        specs += [
+            _replace(spec, proxies=(), protocol=None, recipe=spec.recipe.scaled(e)) for e in fidelities[1:]
+        ]
     executor = _executor_for(args)
     ran = skipped = 0
     seconds = 0.0
@@ -310,6 +337,12 @@ def _build(args: argparse.Namespace) -> int:
         close = getattr(executor, "close", None)
         if close is not None:
             close()
+    if args.derive:
+        from benchmarks.derived import derive, standard_derivations
+
+        recipes = {s.recipe.hash: s.recipe.to_dict() for s in specs if s.recipe is not None}
+        written = derive(result.journal, standard_derivations(recipes, args.derive))
+        print(f"derived: {written or 'nothing new'}")
     table = export(result.journal, args.out / "table", overwrite=True)
     print(f"{ran} units run, {skipped} already done, {seconds:.1f} s; table: {table}")
     return 0
