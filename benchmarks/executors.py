@@ -50,6 +50,25 @@ def _set_threads(threads: int) -> None:
     torch.set_num_threads(threads)
 
 
+def _exit_with_parent(parent: int, interval: float = 0.5) -> None:
+    """Poll for the parent's death (a SIGKILLed driver cannot shut its pool down) and exit with it."""
+    import threading
+    import time
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(interval)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="archbench-parent-watch", daemon=True).start()
+
+
+def _init_worker(threads: int, parent: int) -> None:
+    """Pool worker start-up: torch threads, and no life beyond the driver's."""
+    _set_threads(threads)
+    _exit_with_parent(parent)
+
+
 def available_cores() -> int:
     """CPU cores this process may run on (its affinity mask where the OS has one)."""
     if hasattr(os, "sched_getaffinity"):
@@ -107,8 +126,8 @@ class LocalExecutor:
         with ProcessPoolExecutor(
             max_workers=min(self.workers, len(items)),
             mp_context=get_context("spawn"),
-            initializer=_set_threads,
-            initargs=(self.threads,),
+            initializer=_init_worker,
+            initargs=(self.threads, os.getpid()),
         ) as pool:
             # Keep at most 2 x workers in flight so an interrupt loses little and memory stays flat.
             pending: dict[Any, T] = {}

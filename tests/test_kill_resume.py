@@ -1,4 +1,8 @@
-"""End to end: ``archbench build`` killed with SIGKILL mid-run resumes to the same table as a clean build."""
+"""End to end: ``archbench build`` killed with SIGKILL mid-run resumes to the same table as a clean build.
+
+The builds run on a 2-process pool: the killed driver's workers must exit with it (they hold its
+output pipes, so reading the victim's output to the end proves they are gone).
+"""
 
 from __future__ import annotations
 
@@ -43,6 +47,8 @@ ARGS = [
     "0",
     "--train-batch-size",
     "256",
+    "--workers",
+    "2",
     "--threads",
     "1",
     "--quiet",
@@ -115,7 +121,7 @@ def test_sigkill_then_resume_matches_a_clean_build(tmp_path):
     assert len(keys) == 3 * SAMPLE
     victim_dir, clean_dir = tmp_path / "victim", tmp_path / "clean"
     journal = victim_dir / "journal.sqlite"
-    clean = start(clean_dir)  # runs beside the victim (1 thread each)
+    clean = start(clean_dir)  # runs beside the victim (2 workers x 1 thread each)
     victim = start(victim_dir)
     try:
         deadline = time.monotonic() + 120
@@ -126,6 +132,8 @@ def test_sigkill_then_resume_matches_a_clean_build(tmp_path):
         os.kill(victim.pid, signal.SIGKILL)
         victim.wait(timeout=30)
         assert victim.returncode == -signal.SIGKILL
+        # EOF on the victim's pipes: every orphaned pool worker has exited too.
+        victim.communicate(timeout=30)
     finally:
         stop(victim)
     assert not (victim_dir / "table").exists()

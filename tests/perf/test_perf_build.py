@@ -1,0 +1,94 @@
+"""Build throughput (``make bench``): 1 vs 2 local workers on a proxy build, and whole-space planning.
+
+Both workers settings run in the same process, one after the other, so their ratio is comparable even
+on a noisy shared machine; absolute times are not.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+
+import proxies
+import spaces
+from benchmarks.build import BuildSpec, build, plan, run_unit
+from benchmarks.executors import LocalExecutor
+
+FIRST_SET = ("params", "flops", "synflow", "snip", "grad_norm", "jacob_cov", "nwot")
+# The published network size at batch 64 on the task's own resolution (mnist5k: 28 px).
+PROTOCOL = proxies.Protocol(task="mnist5k", batch_size=64, build={"C": 16, "N": 5})
+CELLS = 24
+
+
+@pytest.fixture(scope="module")
+def nb201():
+    return spaces.get("nb201")
+
+
+def _spec(nb201, cells: int) -> BuildSpec:
+    archs = nb201.sample_unique(cells, np.random.default_rng(0))
+    return BuildSpec(
+        space="nb201",
+        task="mnist5k",
+        archs=tuple(a.string for a in archs),
+        proxies=FIRST_SET,
+        protocol=PROTOCOL,
+    )
+
+
+def _timed_run(executor: LocalExecutor, units) -> tuple[float, float]:
+    """Wall time of the whole run (pool start included) and steady-state units/s after the first result."""
+    start = time.perf_counter()
+    stamps = [time.perf_counter() for _ in executor.map_unordered(run_unit, units)]
+    wall = time.perf_counter() - start
+    return wall, (len(stamps) - 1) / (stamps[-1] - stamps[0])
+
+
+def test_one_vs_two_workers_throughput(benchmark, nb201, tmp_path):
+    """First proxy set on 24 published-size cells: 1 worker x 1 thread vs 2 workers x 1 thread."""
+    units = plan(_spec(nb201, CELLS))[0]
+    one_wall, one_rate = _timed_run(LocalExecutor(1, 1), units)
+    two_wall, two_rate = benchmark.pedantic(
+        _timed_run, args=(LocalExecutor(2, 1), units), rounds=1, iterations=1
+    )
+    benchmark.extra_info.update(
+        {
+            "units": len(units),
+            "one_worker_wall_s": round(one_wall, 2),
+            "two_workers_wall_s": round(two_wall, 2),
+            "wall_speedup": round(one_wall / two_wall, 3),
+            "steady_state_speedup": round(two_rate / one_rate, 3),
+        }
+    )
+    print(f"\n1 vs 2 workers on {len(units)} units: {benchmark.extra_info}")
+    assert two_wall < one_wall
+
+
+def test_plan_whole_space(benchmark, nb201):
+    """Planning all 15,625 cells (cost per cell, functional per class): the goal is under 2 s."""
+    cells = tuple(a.string for a in nb201.enumerate())
+    spec = BuildSpec(space="nb201", task="mnist5k", archs=cells, proxies=FIRST_SET, protocol=PROTOCOL)
+    plan(spec)  # warm the space's one-off index tables
+    units, rows = benchmark.pedantic(plan, args=(spec,), rounds=3, iterations=1)
+    assert (len(units), len(rows)) == (15_625 + 6_466, 15_625)
+
+
+def test_build_of_a_finished_whole_space_journal_is_quick(benchmark, nb201, tmp_path):
+    """A resumed whole-space build whose journal holds every unit: planning + skipping, no work."""
+    import sqlite3
+
+    from benchmarks.journal import Journal
+    from benchmarks.schema import utc_now
+
+    cells = tuple(a.string for a in nb201.enumerate())
+    spec = BuildSpec(space="nb201", task="mnist5k", archs=cells, proxies=("params",), protocol=PROTOCOL)
+    journal = tmp_path / "journal.sqlite"
+    Journal(journal).close()  # the schema; then every unit marked done in one transaction
+    with sqlite3.connect(journal) as db:
+        db.executemany("INSERT INTO units VALUES (?, ?)", [(u.key, utc_now()) for u in plan(spec)[0]])
+    result = benchmark.pedantic(
+        build, args=(spec, journal, LocalExecutor(1, 1)), kwargs={"progress": False}, rounds=1, iterations=1
+    )
+    assert (result.ran, result.skipped) == (0, 15_625)
