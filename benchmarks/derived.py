@@ -146,26 +146,27 @@ class Derivation:
         }
 
 
-def standard_derivations(
-    recipes: dict[str, dict[str, Any]], kinds: Iterable[str], target: int | None = None
-) -> list[Derivation]:
-    """Each kind over every full curve of ``recipes`` (hash -> recipe dict): E = the run's epochs.
+def standard_derivations(recipes: dict[str, dict[str, Any]], kinds: Iterable[str]) -> list[Derivation]:
+    """The derivations ``archbench build --derive`` plans over ``recipes`` (hash -> recipe dict).
 
-    Extrapolations predict epoch ``target`` (default: the largest budget among the recipes) and are
-    planned only for runs shorter than it with at least as many epochs as the model has parameters.
+    SoTL, SoTL-E and early accuracy read each fidelity's full curve (E = its epochs). Extrapolations
+    follow Domhan et al.: they read the first F epochs of the longest run, for every shorter budget
+    F with at least as many epochs as the model has parameters, and predict the longest run's last
+    epoch (a shorter run's own curve is not a prefix of it: its schedule ends sooner).
     """
     kinds = list(kinds)
     for kind in kinds:
         DERIVATIONS.get(kind)  # unknown names fail here
-    target = target or max(r["epochs"] for r in recipes.values())
+    ordered = sorted(recipes.items(), key=lambda kv: kv[1]["epochs"])
+    longest, target = ordered[-1][0], ordered[-1][1]["epochs"]
     out = []
-    for digest, recipe in sorted(recipes.items(), key=lambda kv: kv[1]["epochs"]):
+    for digest, recipe in ordered:
         e = recipe["epochs"]
         for kind in kinds:
             if not DERIVATIONS.get(kind).extrapolates:
                 out.append(Derivation(kind, digest, e))
             elif e < target and e >= CURVE_MODELS.get(kind.removeprefix("extrap_")).n_params:
-                out.append(Derivation(kind, digest, e, target))
+                out.append(Derivation(kind, longest, e, target))
     return out
 
 

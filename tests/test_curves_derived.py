@@ -187,15 +187,16 @@ def test_hash_covers_exactly_the_parameters_a_kind_uses():
 def test_standard_derivations_plan_what_each_budget_allows():
     recipes = {RECIPE.scaled(e).hash: RECIPE.scaled(e).to_dict() for e in (1, 2, 4, 12)}
     planned = standard_derivations(recipes, ["sotl", "extrap_pow3", "extrap_loglinear"])
-    got = {(d.kind, d.epochs, d.target) for d in planned}
+    fidelity = {h: r["epochs"] for h, r in recipes.items()}
+    got = {(d.kind, fidelity[d.source], d.epochs, d.target) for d in planned}
     assert got == {
-        ("sotl", 1, None),
-        ("sotl", 2, None),
-        ("sotl", 4, None),
-        ("sotl", 12, None),
-        ("extrap_loglinear", 2, 12),
-        ("extrap_loglinear", 4, 12),
-        ("extrap_pow3", 4, 12),
+        ("sotl", 1, 1, None),  # each fidelity's own full curve
+        ("sotl", 2, 2, None),
+        ("sotl", 4, 4, None),
+        ("sotl", 12, 12, None),
+        ("extrap_loglinear", 12, 2, 12),  # prefixes of the longest run, to its last epoch
+        ("extrap_loglinear", 12, 4, 12),
+        ("extrap_pow3", 12, 4, 12),
     }
     assert set(DERIVATIONS.names()) >= {"sotl", "sotl_e", "early_acc", "extrap_pow3", "extrap_exp3"}
 
