@@ -360,6 +360,30 @@ def verify_files(path: Path, manifest: dict[str, Any]) -> dict[str, _Opened]:
     return _verified_parquet(path, manifest)
 
 
+def _categorical(chunked: pa.ChunkedArray) -> pd.Series:
+    """A dictionary-encoded column as a pandas categorical whose categories are sorted (codes remapped in numpy)."""
+    import numpy as np
+    import pandas as pd
+
+    chunks = pa.table({"c": chunked}).unify_dictionaries().column(0).chunks
+    if not chunks:
+        return pd.Series(pd.Categorical([], categories=pd.Index([], dtype="str")))
+    words = chunks[0].dictionary.to_numpy(zero_copy_only=False).astype(object)
+    order = np.argsort(words, kind="stable")
+    rank = np.empty(len(words) + 1, dtype=np.int64)
+    rank[order] = np.arange(len(words))
+    rank[-1] = -1  # null -> code -1
+    width = np.int8 if len(words) < 127 else np.int16 if len(words) < 32767 else np.int32
+    parts = [(c.indices.fill_null(-1) if c.null_count else c.indices).to_numpy() for c in chunks]
+    indices = parts[0] if len(parts) == 1 else np.concatenate(parts)
+    if (order == np.arange(len(words))).all():  # already sorted (e.g. one distinct value): keep the codes
+        codes = indices.astype(width, copy=False)
+    else:
+        codes = rank[indices].astype(width)
+    dtype = pd.CategoricalDtype(pd.Index(words[order], dtype="str"))
+    return pd.Series(pd.Categorical.from_codes(codes, dtype=dtype, validate=False))
+
+
 def records_frame(column: Callable[[str], pa.ChunkedArray]) -> pd.DataFrame:
     """Records as a DataFrame built one column at a time; strings become categoricals with sorted categories."""
     import pandas as pd
@@ -369,10 +393,7 @@ def records_frame(column: Callable[[str], pa.ChunkedArray]) -> pd.DataFrame:
         chunked = column(name)
         if pa.types.is_string(chunked.type) or pa.types.is_large_string(chunked.type):
             chunked = pc.dictionary_encode(chunked)
-        series = pa.table({name: chunked}).unify_dictionaries().column(0).to_pandas()
-        if isinstance(series.dtype, pd.CategoricalDtype):  # sort by category = sort by string
-            series = series.cat.reorder_categories(series.cat.categories.sort_values())
-        columns[name] = series
+        columns[name] = _categorical(chunked) if pa.types.is_dictionary(chunked.type) else chunked.to_pandas()
     return pd.DataFrame(columns)
 
 
@@ -391,4 +412,5 @@ def read_frames(path: str | Path) -> tuple[dict[str, Any], pd.DataFrame, pd.Data
     opened = _verified_parquet(path, manifest)
     records = records_frame(lambda name: _read_column(opened["records"], name, RECORD_SCHEMA))
     archs = _read_all(opened["architectures"], ARCH_SCHEMA).to_pandas()
+    pa.default_memory_pool().release_unused()  # hand the decode buffers back (mimalloc keeps them otherwise)
     return manifest, records, archs
