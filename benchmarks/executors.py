@@ -95,14 +95,14 @@ class LocalExecutor:
     """
 
     def __init__(self, workers: int | None = None, threads: int | None = None) -> None:
-        if workers is None:
-            workers, threads = default_workers(), threads or 1
-        if workers < 1:
-            raise ValueError(f"workers must be >= 1, got {workers}")
         if threads is not None and threads < 1:
             raise ValueError(f"threads must be >= 1, got {threads}")
+        if workers is None:
+            workers, threads = default_workers(), 1 if threads is None else threads
+        if workers < 1:
+            raise ValueError(f"workers must be >= 1, got {workers}")
         self.workers = workers
-        self.threads = threads or default_threads(workers)
+        self.threads = default_threads(workers) if threads is None else threads
 
     def __repr__(self) -> str:
         return f"LocalExecutor(workers={self.workers}, threads={self.threads})"
