@@ -52,10 +52,10 @@ TOP_PERCENTS = (1, 5, 10)
 
 
 def default_proxies(table: Table, target: str) -> list[str]:
-    """Every metric of ``table`` except training metrics and the target."""
-    return [
-        m for m in table.metrics if m not in (target, "train_loss", "train_acc") and not m.endswith("_acc")
-    ]
+    """Every metric of ``table`` except training metrics (losses, accuracies) and the target."""
+    from benchmarks.build import TRAIN_METRICS
+
+    return [m for m in table.metrics if m != target and m not in TRAIN_METRICS and not m.endswith("_acc")]
 
 
 def aligned(
