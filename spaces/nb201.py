@@ -13,7 +13,7 @@ import gzip
 import operator
 import re
 from collections.abc import Iterator
-from functools import cached_property
+from functools import cached_property, lru_cache
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
@@ -60,33 +60,11 @@ class NB201Space(SearchSpace):
     def _parse_ops(self, text: str) -> tuple[str, ...]:
         if not isinstance(text, str):
             raise ValueError(f"NB201 architecture must be a string, got {type(text).__name__}")
-        groups = text.strip().split("+")
-        if len(groups) != 3:
-            raise ValueError(f"malformed NB201 string {text!r}: expected 3 node groups joined by '+'")
-        ops: list[str] = []
-        for node, group in enumerate(groups, start=1):
-            if not _NODE.fullmatch(group):
-                raise ValueError(f"malformed NB201 string {text!r}: node {node} group {group!r}")
-            by_input: dict[int, str] = {}
-            for item in group.strip("|").split("|"):
-                op, _, src = item.partition("~")
-                if op not in OPS:
-                    raise ValueError(f"unknown op {op!r} in NB201 string {text!r} (valid: {', '.join(OPS)})")
-                if int(src) >= node or int(src) in by_input:
-                    raise ValueError(f"malformed NB201 string {text!r}: node {node} has a bad input {item!r}")
-                by_input[int(src)] = op
-            if sorted(by_input) != list(range(node)):
-                raise ValueError(f"malformed NB201 string {text!r}: node {node} needs inputs 0..{node - 1}")
-            ops.extend(by_input[i] for i in range(node))
-        return tuple(ops)
+        return _parse_ops(text)
 
     def from_ops(self, ops: tuple[str, ...] | list[str]) -> Architecture:
         """The architecture with these 6 edge ops."""
-        ops = tuple(ops)
-        canonical_form = CELL.canonical_form(ops)
-        return Architecture(
-            self.name, self.format(ops), make_arch_id(self.name, self.version, canonical_form)
-        )
+        return _architecture(self.name, self.version, tuple(ops))
 
     def parse(self, text: str) -> Architecture:
         """Parse a published NB201 string (inputs within a node may come in any order)."""
@@ -188,3 +166,34 @@ class NB201Space(SearchSpace):
         return NB201Network(
             CELL.edges, self.ops_of(arch), task.num_classes, C=C, N=N, in_channels=task.in_channels
         )
+
+
+# Parsing and canonicalisation are pure functions of the text / ops; whole-space builds call them for
+# every one of the 15,625 cells many times over (index, representative, degeneracy), so they are cached.
+@lru_cache(maxsize=1 << 16)
+def _parse_ops(text: str) -> tuple[str, ...]:
+    groups = text.strip().split("+")
+    if len(groups) != 3:
+        raise ValueError(f"malformed NB201 string {text!r}: expected 3 node groups joined by '+'")
+    ops: list[str] = []
+    for node, group in enumerate(groups, start=1):
+        if not _NODE.fullmatch(group):
+            raise ValueError(f"malformed NB201 string {text!r}: node {node} group {group!r}")
+        by_input: dict[int, str] = {}
+        for item in group.strip("|").split("|"):
+            op, _, src = item.partition("~")
+            if op not in OPS:
+                raise ValueError(f"unknown op {op!r} in NB201 string {text!r} (valid: {', '.join(OPS)})")
+            if int(src) >= node or int(src) in by_input:
+                raise ValueError(f"malformed NB201 string {text!r}: node {node} has a bad input {item!r}")
+            by_input[int(src)] = op
+        if sorted(by_input) != list(range(node)):
+            raise ValueError(f"malformed NB201 string {text!r}: node {node} needs inputs 0..{node - 1}")
+        ops.extend(by_input[i] for i in range(node))
+    return tuple(ops)
+
+
+@lru_cache(maxsize=1 << 16)
+def _architecture(space: str, version: str, ops: tuple[str, ...]) -> Architecture:
+    canonical_form = CELL.canonical_form(ops)  # validates the ops
+    return Architecture(space, NB201Space.format(ops), make_arch_id(space, version, canonical_form))

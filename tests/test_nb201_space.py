@@ -237,8 +237,9 @@ def test_architecture_is_immutable(space):
 
 
 def test_parsed_architectures_compare_equal_and_hash_equal(space):
-    a, b = space.parse(VALID), space.from_index(0)
-    assert a == b
+    a = space.parse(VALID)
+    b = Architecture(a.space, a.string, a.arch_id)  # a separate object with the same value
+    assert a == b == space.from_index(0)
     assert hash(a) == hash(b)
     assert a is not b
 
