@@ -192,7 +192,7 @@ class ProxyContext:
         gradient proxy (snip, grad_norm, plain, grasp, ...). Tensors are detached copies: callers must
         not mutate them.
         """
-        return self._shared("loss")[0]
+        return self._shared("loss")
 
     def output_saliencies(self) -> dict[str, tuple[torch.Tensor, ...]]:
         """Per Conv2d/Linear layer, ``sum over positions of (output * dLoss/doutput)`` from the same pass.
@@ -202,7 +202,7 @@ class ProxyContext:
         in Turner et al.'s Fisher potential); a call whose output the loss does not reach gives zeros.
         Computed by the same forward+backward as :meth:`loss_gradients`, with hooks that only read.
         """
-        return self._shared("loss")[1]
+        return self._shared("saliency")
 
     def hessian_gradients(self) -> dict[str, torch.Tensor]:
         """GraSP's Hessian-gradient products ``{layer_name: H g}`` on the loss pass's own graph."""

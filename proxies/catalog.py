@@ -113,7 +113,7 @@ register_proxy(
         "Turner et al., BlockSwap, ICLR 2020; Abdelfattah et al., ICLR 2021",
         needs_labels=True,
         degenerate="computed as usual: only the classifier's output term (bias logits x loss gradient) remains",
-        shared=("loss",),
+        shared=("loss", "saliency"),
     ),
     "proxies.fisher:fisher",
 )

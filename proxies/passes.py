@@ -2,8 +2,10 @@
 
 The products are the ones several proxies read from :class:`proxies.base.ProxyContext`:
 
-* ``loss`` — Conv2d/Linear weights, their cross-entropy gradients and the per-layer output saliencies
-  (snip, grad_norm, plain, fisher, grasp's first gradient);
+* ``loss`` — Conv2d/Linear weights and their cross-entropy gradients (snip, grad_norm, plain, grasp's
+  first gradient);
+* ``saliency`` — per Conv2d/Linear output, ``sum over positions of (output * dLoss/doutput)`` from the
+  same backward (fisher);
 * ``hessian`` — the Hessian-gradient products H g of GraSP (Wang et al., ICLR 2020), taken on the same
   graph: ``g`` is the loss gradient obtained with ``create_graph``, then ``grad(sum(stop_grad(g) * g))``;
 * ``jacobian`` — per-image gradients of the summed logits w.r.t. the input (jacob_cov, epe_nas);
@@ -26,7 +28,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-PRODUCTS = ("loss", "hessian", "jacobian", "relu_kernel")
+PRODUCTS = ("loss", "saliency", "hessian", "jacobian", "relu_kernel")
 """Products :func:`primary_pass` can compute."""
 
 _EXACT_FLOAT32 = 1 << 24
@@ -69,7 +71,8 @@ def _saliency_hooks(
             def grad_hook(grad: torch.Tensor) -> None:
                 if not active[0]:  # later backward passes on the retained graph are not the loss's
                     return
-                prod = act.double() * grad.detach().double()
+                # The elementwise product in the pass's dtype (one rounding), the sum over positions in float64.
+                prod = (act * grad.detach()).double()
                 calls[slot] = prod.sum(dim=tuple(range(2, prod.dim()))) if prod.dim() > 2 else prod
 
             out.register_hook(grad_hook)
@@ -103,7 +106,7 @@ def primary_pass(
     """Every requested product (see :data:`PRODUCTS`) from one forward of ``model`` on ``(x, y)``.
 
     Returns a dict with, per requested product:
-    ``loss`` -> ``({layer: (weight, grad)}, {layer: (saliency per call, ...)})``;
+    ``loss`` -> ``{layer: (weight, grad)}``; ``saliency`` -> ``{layer: (saliency per call, ...)}``;
     ``hessian`` -> ``{layer: H g}``; ``jacobian`` -> read-only float64 ``(batch, features)`` array;
     ``relu_kernel`` -> float64 ``(batch, batch)`` array.
     """
@@ -111,7 +114,7 @@ def primary_pass(
     unknown = wanted - set(PRODUCTS)
     if unknown:
         raise ValueError(f"unknown shared products {sorted(unknown)} (known: {', '.join(PRODUCTS)})")
-    if "hessian" in wanted:
+    if wanted & {"hessian", "saliency"}:
         wanted.add("loss")
     layers = _layers(model)
     weights = [m.weight for m in layers.values()]
@@ -119,7 +122,7 @@ def primary_pass(
     active = [True]
     kernel = [torch.zeros((len(x), len(x)), dtype=torch.float64)]
     handles = []
-    if "loss" in wanted:
+    if "saliency" in wanted:
         handles += _saliency_hooks(layers, saliencies, active)
     if "relu_kernel" in wanted:
         handles += _relu_hooks(model, len(x), kernel)
@@ -148,7 +151,9 @@ def primary_pass(
         gradients = dict(
             zip(layers, zip([w.detach().clone() for w in weights], _zeros_where_none(grads, weights)))
         )
-        result["loss"] = (gradients, {name: tuple(v) for name, v in saliencies.items()})
+        result["loss"] = gradients
+        if "saliency" in wanted:
+            result["saliency"] = {name: tuple(v) for name, v in saliencies.items()}
     if "jacobian" in wanted:
         (jac,) = torch.autograd.grad(out.sum(), x_in, retain_graph="hessian" in wanted, allow_unused=True)
         jac = torch.zeros_like(x_in) if jac is None else jac

@@ -333,10 +333,10 @@ def test_loss_pass_is_shared_by_snip_plain_fisher_and_grasp_first_gradient():
 
     from proxies.gradients import snip
 
-    ctx = context(factory)
+    ctx = context(factory, shared=("loss", "saliency"))
     snip(ctx), plain(ctx), fisher(ctx)
     assert len(calls) == 1
-    grasp(ctx)  # one more network for the second (create_graph) pass only
+    grasp(ctx)  # H g was not planned: one more network for its own (create_graph) pass
     assert len(calls) == 2
 
 
