@@ -14,7 +14,8 @@ inputs x and eps are then drawn from the same generator, so the score needs no d
 References disagree on sigma: the paper uses the batch statistics of the BN layers, while the authors'
 code reads ``running_var``, a momentum average of 1 (its initial value) and the variances of the two
 forward passes it happens to run. We follow the paper, with the biased batch variance BatchNorm
-normalises by, computed in float64 from each BN layer's input during the forward on x. The pre-GAP map
+normalises by, computed per channel in the network's dtype (as BatchNorm computes it) from each BN
+layer's input during the forward on x, and averaged over channels in float64. The pre-GAP map
 is the input of the network's last ``nn.AdaptiveAvgPool2d`` (or ``nn.AdaptiveAvgPool1d``).
 
 A network whose pre-GAP features do not move with the input (a cell whose output ignores its input) has
@@ -68,9 +69,10 @@ def zen_score(model: nn.Module, x: torch.Tensor, eps: torch.Tensor, gamma: float
 
     def bn_hook(module: nn.Module, inputs: tuple[torch.Tensor, ...]) -> None:
         if record_bn:
-            a = inputs[0].detach().double()
+            a = inputs[0].detach()
             dims = [d for d in range(a.dim()) if d != 1]
-            variances.append(a.var(dim=dims, unbiased=False).mean())
+            # Per-channel variance in the network's dtype (BatchNorm's own precision), mean in float64.
+            variances.append(a.var(dim=dims, unbiased=False).double().mean())
 
     handles = [_last_global_pool(model).register_forward_pre_hook(pool_hook)]
     handles += [
