@@ -23,7 +23,7 @@ _BUILTIN_COMMANDS = {
     "import": "benchmarks.cli_evaluate:register_import",
     "proxies-evaluate": "benchmarks.cli_evaluate:register_proxies_evaluate",
     "proxies-sensitivity": "benchmarks.cli_evaluate:register_proxies_sensitivity",
-    "profile": "hw_profiles.cli:register",
+    "profile": "benchmarks.cli_profile:register",
     "release": "benchmarks.cli_release:register_release",
     "export": "benchmarks.cli_release:register_export",
 }

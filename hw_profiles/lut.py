@@ -9,8 +9,13 @@ reduction blocks (stride 2) and the classifier head. A cell network's raw predic
 
     stem + head + reduction_1 + reduction_2 + N * sum_stages (sum_edges op + 3 additions),
 
-and a per-network overhead correction ``measured ~ a * raw + b`` (least squares, per batch size) is
-fitted on a set of measured networks. Accuracy is reported as nn-Meter does, on held-out networks
+Blocks measured alone do not cost what they cost inside a network (warm caches, dispatch and
+allocation patterns differ by op kind), so the LUT is calibrated per op kind, as nn-Meter calibrates
+its kernels: with ``T_k`` the LUT time of all edges of op kind k in the network (summed over stages
+and cells), ``measured ~ sum_k s_k * T_k + b`` by least squares on the relative errors (each row
+weighted by 1 / measured, since accuracy is judged relatively) on a set of measured networks, per
+batch size. ``skip_connect`` runs no kernel, and the stem, head, reductions and additions are the same
+in every cell network, so they fold into ``b``. With ``s_k = 1`` and ``b = 0`` this is the raw sum. Accuracy is reported as nn-Meter does, on held-out networks
 used neither for the table nor for the correction: the share predicted within +-10 % of measured,
 the RMSE and Spearman's rank correlation.
 """
@@ -28,6 +33,8 @@ from typing import Any
 from hw_profiles.protocol import MeasurementProtocol
 
 CELL_OPS = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
+CALIBRATED_OPS = ("none", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
+"""Cell op kinds whose LUT time gets its own scale (``skip_connect`` runs no kernel)."""
 ADDS_PER_CELL = 3  # node 2 sums two edges, node 3 three: 1 + 2 additions
 
 
@@ -120,7 +127,8 @@ class LatencyLUT:
     N: int
     resolution: int
     rows: list[dict[str, Any]] = field(default_factory=list)
-    correction: dict[int, tuple[float, float]] = field(default_factory=dict)
+    correction: dict[int, tuple[float, ...]] = field(default_factory=dict)
+    """Per batch: the scale of each :data:`CALIBRATED_OPS` kind's LUT time, then the intercept (ms)."""
 
     def latency(self, key: str, batch: int) -> float:
         """The LUT entry ``key`` at ``batch`` (KeyError naming it if absent)."""
@@ -146,24 +154,42 @@ class LatencyLUT:
             total += self.N * cell
         return total
 
+    def op_times(self, ops: Sequence[str], batch: int) -> list[float]:
+        """``T_k`` per :data:`CALIBRATED_OPS` kind: LUT ms of all edges of that kind in the network."""
+        times = dict.fromkeys(CALIBRATED_OPS, 0.0)
+        for c, r in _stages(self.C, self.resolution):
+            for op in ops:
+                if op in times:
+                    times[op] += self.N * self.latency(BlockSpec("cell_op", op, c, c, r).key, batch)
+        return list(times.values())
+
     def fit(
         self, ops_list: Sequence[Sequence[str]], measured_ms: Sequence[float], batch: int
-    ) -> tuple[float, float]:
-        """Fit ``measured ~ a * raw + b`` by least squares on networks measured at ``batch``."""
+    ) -> tuple[float, ...]:
+        """Fit ``measured ~ sum_k s_k * T_k + b`` by least squares on networks measured at ``batch``."""
         import numpy as np
 
-        if len(ops_list) != len(measured_ms) or len(ops_list) < 2:
-            raise ValueError(f"fitting the correction needs >= 2 measured networks, got {len(ops_list)}")
-        raw = np.array([self.raw(ops, batch) for ops in ops_list])
-        design = np.column_stack([raw, np.ones_like(raw)])
-        (a, b), *_ = np.linalg.lstsq(design, np.asarray(measured_ms, dtype=float), rcond=None)
-        self.correction[batch] = (float(a), float(b))
-        return float(a), float(b)
+        need = len(CALIBRATED_OPS) + 1
+        if len(ops_list) != len(measured_ms) or len(ops_list) < need:
+            raise ValueError(
+                f"calibrating the LUT needs >= {need} measured networks, got {len(ops_list)} networks "
+                f"and {len(measured_ms)} latencies"
+            )
+        design = np.array([[*self.op_times(ops, batch), 1.0] for ops in ops_list])
+        target = np.asarray(measured_ms, dtype=float)
+        if not np.all(np.isfinite(target)) or np.any(target <= 0):
+            raise ValueError("calibrating the LUT needs finite, positive measured latencies")
+        # Weighted by 1/measured: least squares on relative errors, the quantity the accuracy reports.
+        coef, *_ = np.linalg.lstsq(design / target[:, None], np.ones_like(target), rcond=None)
+        self.correction[batch] = tuple(float(c) for c in coef)
+        return self.correction[batch]
 
     def predict(self, ops: Sequence[str], batch: int) -> float:
-        """Predicted latency (ms): the corrected sum where a correction was fitted, else the raw sum."""
-        a, b = self.correction.get(batch, (1.0, 0.0))
-        return a * self.raw(ops, batch) + b
+        """Predicted latency (ms): the calibrated sum where a calibration was fitted, else the raw sum."""
+        if batch not in self.correction:
+            return self.raw(ops, batch)
+        *scales, intercept = self.correction[batch]
+        return sum(s * t for s, t in zip(scales, self.op_times(ops, batch), strict=True)) + intercept
 
     def to_frame(self) -> Any:
         """The LUT as a pandas DataFrame (one row per block and batch size)."""
@@ -214,7 +240,7 @@ class LatencyLUT:
         meta = json.loads(raw)
         lut = cls(MeasurementProtocol.from_dict(meta["protocol"]), meta["C"], meta["N"], meta["resolution"])
         lut.rows = table.to_pylist()
-        lut.correction = {int(k): (v[0], v[1]) for k, v in meta["correction"].items()}
+        lut.correction = {int(k): tuple(v) for k, v in meta["correction"].items()}
         return lut
 
 

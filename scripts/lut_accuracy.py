@@ -36,7 +36,7 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
 
     import spaces
-    from hw_profiles.lut import accuracy, profile_lut
+    from hw_profiles.lut import CALIBRATED_OPS, accuracy, profile_lut
     from hw_profiles.profile import build_network, example_input, profile_module
     from hw_profiles.protocol import MeasurementProtocol
     from spaces.tasks import get_task
@@ -60,7 +60,12 @@ def main(argv: list[str] | None = None) -> int:
         arch = space.sample(rng)
         cells.setdefault(arch.string, arch)
     archs = list(cells.values())
-    fit, held_out = archs[: args.fit], archs[args.fit :]
+    # Fit cells are spread evenly over the measuring order, so slow drift of the machine's speed
+    # affects the calibration and the held-out cells alike.
+    step = len(archs) / args.fit
+    fit_positions = {int(i * step) for i in range(args.fit)}
+    fit = [a for i, a in enumerate(archs) if i in fit_positions]
+    held_out = [a for i, a in enumerate(archs) if i not in fit_positions]
     start = time.perf_counter()
     lut = profile_lut(protocol)
     print(f"LUT: {len(lut.rows)} entries in {time.perf_counter() - start:.1f} s", flush=True)
@@ -76,18 +81,35 @@ def main(argv: list[str] | None = None) -> int:
             if (i + 1) % 25 == 0:
                 print(f"  batch {batch}: {i + 1}/{len(archs)} cells measured", flush=True)
         ops = {a.string: space.ops_of(a) for a in archs}
-        a, b = lut.fit([ops[x.string] for x in fit], [measured[x.string] for x in fit], batch)
+        coef = lut.fit([ops[x.string] for x in fit], [measured[x.string] for x in fit], batch)
         pred = [lut.predict(ops[x.string], batch) for x in held_out]
         meas = [measured[x.string] for x in held_out]
         raw = accuracy([lut.raw(ops[x.string], batch) for x in held_out], meas)
         acc = accuracy(pred, meas)
-        report["batches"][str(batch)] = {"correction": [a, b], "corrected": acc, "uncorrected": raw}
+        report["batches"][str(batch)] = {
+            "calibration": dict(zip([*CALIBRATED_OPS, "intercept_ms"], coef)),
+            "corrected": acc,
+            "uncorrected": raw,
+            "cells": [
+                {
+                    "arch": x.string,
+                    "fit": i < len(fit),
+                    "measured_ms": measured[x.string],
+                    "predicted_ms": lut.predict(ops[x.string], batch),
+                }
+                for i, x in enumerate(archs)
+            ],
+        }
         print(
             f"batch {batch}: {acc['within']:.1%} within ±10% ({int(acc['n'])} held-out cells), "
-            f"RMSE {acc['rmse_ms']:.3f} ms, Spearman {acc['spearman']:.3f}; correction {a:.3f} x raw + {b:.3f} ms; "
+            f"RMSE {acc['rmse_ms']:.3f} ms, Spearman {acc['spearman']:.3f}; calibration "
+            + ", ".join(f"{k} {v:.3f}" for k, v in zip([*CALIBRATED_OPS, "intercept_ms"], coef))
+            + "; "
             f"uncorrected sum: {raw['within']:.1%} within ±10%, Spearman {raw['spearman']:.3f}",
             flush=True,
         )
+        args.out.mkdir(parents=True, exist_ok=True)
+        (args.out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
     args.out.mkdir(parents=True, exist_ok=True)
     lut.save(args.out / "lut.parquet")
     (args.out / "report.json").write_text(json.dumps(report, indent=2) + "\n")

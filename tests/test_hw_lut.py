@@ -81,12 +81,30 @@ def test_raw_sum_matches_hand_count() -> None:
 @settings(max_examples=25, deadline=None)
 @given(st.floats(0.2, 5.0), st.floats(-3.0, 10.0))
 def test_correction_recovers_an_exact_linear_overhead(a: float, b: float) -> None:
-    lut = _synthetic_lut({"nor_conv_3x3": 1.0, "nor_conv_1x1": 0.3, "avg_pool_3x3": 0.2, "add": 0.1})
+    lut = _synthetic_lut(
+        {"nor_conv_3x3": 1.0, "nor_conv_1x1": 0.3, "avg_pool_3x3": 0.2, "none": 0.05, "add": 0.1}
+    )
     cells = [NB201.ops_of(NB201.from_index(i)) for i in range(0, 15625, 977)]
     measured = [a * lut.raw(ops, 2) + b for ops in cells]
-    fa, fb = lut.fit(cells, measured, 2)
-    assert (fa, fb) == (pytest.approx(a, rel=1e-6), pytest.approx(b, abs=1e-6))
+    *scales, intercept = lut.fit(cells, measured, 2)
+    # raw = sum_k T_k + the fixed blocks, so every op kind's scale is a and the fixed part folds into b
+    assert scales == [pytest.approx(a, rel=1e-6)] * len(scales)
+    fixed = lut.raw(cells[0], 2) - sum(lut.op_times(cells[0], 2))
+    assert intercept == pytest.approx(a * fixed + b, rel=1e-6, abs=1e-6)
     assert lut.predict(cells[3], 2) == pytest.approx(measured[3])
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.floats(0.1, 4.0), min_size=4, max_size=4), st.floats(0.0, 20.0))
+def test_calibration_recovers_per_op_kind_scales(scales: list[float], b: float) -> None:
+    lut = _synthetic_lut({"nor_conv_3x3": 1.0, "nor_conv_1x1": 0.3, "avg_pool_3x3": 0.2, "none": 0.05})
+    cells = [NB201.ops_of(NB201.from_index(i)) for i in range(0, 15625, 301)]
+    measured = [sum(s * t for s, t in zip(scales, lut.op_times(ops, 2))) + b for ops in cells]
+    *found, intercept = lut.fit(cells, measured, 2)
+    assert found == [pytest.approx(s, rel=1e-6) for s in scales]
+    assert intercept == pytest.approx(b, abs=1e-6)
+    with pytest.raises(ValueError, match="needs >= 5 measured networks"):
+        lut.fit(cells[:3], measured[:3], 2)
 
 
 def test_accuracy_hand_values() -> None:
@@ -103,10 +121,10 @@ def test_profile_lut_measures_every_block_and_round_trips(tmp_path: Path) -> Non
     assert len(lut.rows) == len(nb201_blocks(4, 8, 3, 10))
     assert all(r["latency_ms"] > 0 and r["runs"] >= 3 and r["batch"] == 2 for r in lut.rows)
     ops = NB201.ops_of(NB201.from_index(123))
-    lut.correction[2] = (1.5, 0.25)
+    lut.correction[2] = (1.5, 1.5, 1.5, 1.5, 0.25)
     loaded = LatencyLUT.load(lut.save(tmp_path / "lut.parquet"))
     assert loaded.protocol == PROTOCOL and loaded.predict(ops, 2) == pytest.approx(lut.predict(ops, 2))
-    assert loaded.predict(ops, 2) == pytest.approx(1.5 * lut.raw(ops, 2) + 0.25)
+    assert loaded.predict(ops, 2) == pytest.approx(1.5 * sum(lut.op_times(ops, 2)) + 0.25)
     assert list(tmp_path.iterdir()) == [tmp_path / "lut.parquet"]  # no temporary file left behind
 
 

@@ -12,11 +12,11 @@ import torch.nn as nn
 import spaces
 from benchmarks.cli import main
 from benchmarks.journal import Journal
+from benchmarks.profile_table import profile_table
 from benchmarks.table import open_table
 from hw_profiles import TARGETS, MeasurementProtocol, Target, get_target
 from hw_profiles.device import cpu_frequency, describe, host_memory_bytes
 from hw_profiles.profile import metric_names, profile_arch, profile_module
-from hw_profiles.table import profile_table
 
 FAST = {"warmup": 1, "repeats": 3, "min_run_time": 0.01, "energy_seconds": 0.01, "cv_threshold": 10.0}
 TINY = {"task": "cifar10", "resolution": 8, "build": {"C": 4, "N": 1}, **FAST}

@@ -60,8 +60,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _profile(args: argparse.Namespace) -> int:
     from benchmarks.executors import LocalExecutor
+    from benchmarks.profile_table import profile_table
     from hw_profiles.protocol import MeasurementProtocol
-    from hw_profiles.table import profile_table
 
     if args.workers < 1:
         raise CLIError(f"--workers must be >= 1, got {args.workers}")
