@@ -26,6 +26,7 @@ test: $(VENV)/.installed-dev
 
 bench: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest -q tests/perf --benchmark-only -p no:cacheprovider --override-ini="addopts="
+	@cat runs/bench/*.md 2>/dev/null || true
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .

@@ -57,48 +57,6 @@ def test_gradient_proxies_shared_vs_separate(benchmark, nb201, mode):
     benchmark.pedantic(run, rounds=5, iterations=1)
 
 
-# NASLib's 13 (the anchor of issue 4: 14.2 s per cell for NASLib's own code on this 2-core CPU).
-NASLIB_13 = [
-    "synflow",
-    "jacob_cov",
-    "snip",
-    "grad_norm",
-    "grasp",
-    "fisher",
-    "nwot",
-    "plain",
-    "l2_norm",
-    "params",
-    "flops",
-    "epe_nas",
-    "zen",
-]
-CELLS = [
-    CELL,
-    "|nor_conv_1x1~0|+|skip_connect~0|nor_conv_3x3~1|+|avg_pool_3x3~0|nor_conv_1x1~1|nor_conv_3x3~2|",
-]
-
-
-@pytest.mark.parametrize("mode", ["shared", "one_by_one"])
-def test_naslib13_per_cell(benchmark, nb201, mode):
-    """The 13 NASLib proxies on published-size cells: one shared context vs a fresh context per proxy."""
-    import resource
-
-    archs = [nb201.parse(c) for c in CELLS]
-
-    def run():
-        for arch in archs:
-            if mode == "shared":
-                score_architecture(nb201, arch, NASLIB_13, PROTOCOL, 0)
-            else:
-                for proxy in NASLIB_13:
-                    score_architecture(nb201, arch, [proxy], PROTOCOL, 0)
-
-    benchmark.pedantic(run, rounds=2, iterations=1)
-    benchmark.extra_info["cells_per_round"] = len(archs)
-    benchmark.extra_info["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
 def test_full_suite_per_cell(benchmark, nb201):
     """Every registered proxy on one published-size cell (shared passes on), per-proxy seconds in extra_info."""
     arch = nb201.parse(CELL)
