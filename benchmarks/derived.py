@@ -31,8 +31,8 @@ from typing import Any
 from benchmarks.journal import Journal
 from benchmarks.schema import make_record, utc_now
 from proxies.curves import CURVE_MODELS, CurveError, extrapolate, sotl, sotl_e
-from proxies.protocol import sha256_of
 from spaces.registry import Registry
+from spaces.specs import sha256_of
 
 LOSS_SUM = "train_loss_sum"
 

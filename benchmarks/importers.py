@@ -18,7 +18,7 @@ import pandas as pd
 from benchmarks.journal import Journal
 from benchmarks.schema import arch_row, make_record, utc_now
 from benchmarks.store import export, sha256_file
-from proxies.protocol import sha256_of
+from spaces.specs import sha256_of
 
 KEYS = ("arch", "index")
 

@@ -9,21 +9,15 @@ because they change what is measured.
 
 from __future__ import annotations
 
-import hashlib
-import json
-from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field, fields, replace
-from typing import Any
+from dataclasses import dataclass, field, replace
+from typing import Any, ClassVar
+
+from spaces.specs import HashedSpec
 
 DTYPES = ("float32", "bfloat16", "float16", "int8")
 """``int8`` is dynamic quantisation (weights int8, activations quantised on the fly)."""
 
 METRICS = ("latency", "memory", "energy")
-
-
-def _hash(obj: Any) -> str:
-    text = json.dumps(obj, sort_keys=True, separators=(",", ":"), allow_nan=False)
-    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def _positive_int(name: str, value: Any, minimum: int = 1) -> None:
@@ -32,7 +26,7 @@ def _positive_int(name: str, value: Any, minimum: int = 1) -> None:
 
 
 @dataclass(frozen=True)
-class MeasurementProtocol:
+class MeasurementProtocol(HashedSpec):
     """The fixed, recorded conditions of a hardware measurement.
 
     Args:
@@ -66,6 +60,10 @@ class MeasurementProtocol:
     energy_seconds: float = 0.5
     metrics: tuple[str, ...] = METRICS
     build: tuple[tuple[str, Any], ...] = field(default=())
+
+    _spec_name: ClassVar[str] = "measurement protocol"
+    _pair_fields: ClassVar[tuple[str, ...]] = ("build",)
+    _list_fields: ClassVar[tuple[str, ...]] = ("batch_sizes", "metrics")
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "build", tuple(sorted(dict(self.build).items())))
@@ -102,30 +100,3 @@ class MeasurementProtocol:
     def with_batch(self, batch_size: int) -> MeasurementProtocol:
         """The same protocol restricted to one batch size."""
         return replace(self, batch_sizes=(batch_size,))
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain-JSON form (the hashed content)."""
-        out = asdict(self)
-        out["build"] = dict(self.build)
-        out["batch_sizes"] = list(self.batch_sizes)
-        out["metrics"] = list(self.metrics)
-        return out
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> MeasurementProtocol:
-        """Inverse of :meth:`to_dict`; unknown keys are an error."""
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ValueError(f"unknown measurement protocol fields {unknown} (valid: {sorted(known)})")
-        data = dict(data)
-        data["build"] = tuple(dict(data.get("build", {})).items())
-        for key in ("batch_sizes", "metrics"):
-            if key in data:
-                data[key] = tuple(data[key])
-        return cls(**data)
-
-    @property
-    def hash(self) -> str:
-        """``protocol_hash``: SHA-256 of the canonical JSON of :meth:`to_dict`."""
-        return _hash(self.to_dict())

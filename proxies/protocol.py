@@ -7,34 +7,18 @@ canonical JSON (sorted keys, no whitespace) of :meth:`Protocol.to_dict`.
 
 from __future__ import annotations
 
-import hashlib
-import json
-from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field, fields
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from spaces.specs import HashedSpec, frozen_items
 
 DTYPES = ("float32", "float64", "bfloat16")
 BN_MODES = ("train", "eval")
 INPUTS = ("data", "gaussian")
 
 
-def canonical_json(obj: Any) -> str:
-    """Canonical JSON: sorted keys, compact separators, no NaN."""
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), allow_nan=False)
-
-
-def sha256_of(obj: Any) -> str:
-    """SHA-256 hex digest of ``obj``'s canonical JSON."""
-    return hashlib.sha256(canonical_json(obj).encode()).hexdigest()
-
-
-def frozen_items(mapping: Mapping[str, Any] | None) -> tuple[tuple[str, Any], ...]:
-    """A mapping as sorted ``(key, value)`` pairs, hashable for frozen dataclasses."""
-    return tuple(sorted((mapping or {}).items()))
-
-
 @dataclass(frozen=True)
-class Protocol:
+class Protocol(HashedSpec):
     """The fixed, recorded conditions of a zero-cost proxy evaluation.
 
     Args:
@@ -61,6 +45,9 @@ class Protocol:
     split: str = "train"
     build: tuple[tuple[str, Any], ...] = field(default=())
     params: tuple[tuple[str, Any], ...] = field(default=())
+
+    _spec_name: ClassVar[str] = "protocol"
+    _pair_fields: ClassVar[tuple[str, ...]] = ("build", "params")
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "build", frozen_items(dict(self.build)))
@@ -91,25 +78,7 @@ class Protocol:
         return dict(dict(self.params).get(proxy, ()))
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain-JSON form (the hashed content)."""
-        out = asdict(self)
-        out["build"] = dict(self.build)
+        """Plain-JSON form (the hashed content: ``protocol_hash``)."""
+        out = super().to_dict()
         out["params"] = {k: dict(v) for k, v in self.params}
         return out
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> Protocol:
-        """Inverse of :meth:`to_dict`; unknown keys are an error."""
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ValueError(f"unknown protocol fields {unknown} (valid: {sorted(known)})")
-        data = dict(data)
-        data["build"] = tuple(dict(data.get("build", {})).items())
-        data["params"] = tuple(dict(data.get("params", {})).items())
-        return cls(**data)
-
-    @property
-    def hash(self) -> str:
-        """``protocol_hash``: SHA-256 of the canonical JSON of :meth:`to_dict`."""
-        return sha256_of(self.to_dict())

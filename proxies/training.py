@@ -16,17 +16,17 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import asdict, dataclass, field, fields, replace
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
 from proxies import datasets
-from proxies.protocol import frozen_items, sha256_of
 from spaces.registry import Registry
+from spaces.specs import HashedSpec, frozen_items
 from spaces.tasks import get_task
 
 if TYPE_CHECKING:
@@ -98,7 +98,7 @@ def _flip_crop(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
 
 
 @dataclass(frozen=True)
-class Recipe:
+class Recipe(HashedSpec):
     """A training recipe: everything that defines a learning curve except the seed.
 
     Args:
@@ -134,6 +134,9 @@ class Recipe:
     eval_split: str = "val"
     build: tuple[tuple[str, Any], ...] = field(default=())
 
+    _spec_name: ClassVar[str] = "recipe"
+    _pair_fields: ClassVar[tuple[str, ...]] = ("build",)
+
     def __post_init__(self) -> None:
         object.__setattr__(self, "build", frozen_items(dict(self.build)))
         if isinstance(self.epochs, bool) or not isinstance(self.epochs, int) or self.epochs < 1:
@@ -156,26 +159,6 @@ class Recipe:
             )
         if self.eval_split not in ("val", "test"):
             raise ValueError(f"recipe eval_split must be val or test (never train), got {self.eval_split!r}")
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain-JSON form (the hashed content)."""
-        out = asdict(self)
-        out["build"] = dict(self.build)
-        return out
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> Recipe:
-        """Inverse of :meth:`to_dict`; unknown keys are an error."""
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ValueError(f"unknown recipe fields {unknown} (valid: {sorted(known)})")
-        return cls(**data)
-
-    @property
-    def hash(self) -> str:
-        """SHA-256 of the canonical JSON of :meth:`to_dict`."""
-        return sha256_of(self.to_dict())
 
     def scaled(self, epochs: int) -> Recipe:
         """The same recipe at another budget: the whole schedule compressed into ``epochs``."""
