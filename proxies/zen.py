@@ -20,7 +20,10 @@ is the input of the network's last ``nn.AdaptiveAvgPool2d`` (or ``nn.AdaptiveAvg
 
 A network whose pre-GAP features do not move with the input (a cell whose output ignores its input) has
 Delta = 0 and log 0 is undefined: :class:`Undefined` is raised, as it is for a BN layer that sees zero
-variance.
+variance in a non-zero input. A BN layer whose input is exactly zero sits on a dead branch (in NB201, a
+conv fed only by `none` edges): its output is the constant beta = 0 and carries no signal, so it has
+no scale to correct and is left out of the sum (the reference's running_var hides such layers; with
+batch statistics they would make every cell with a dead conv undefined).
 """
 
 from __future__ import annotations
@@ -70,6 +73,8 @@ def zen_score(model: nn.Module, x: torch.Tensor, eps: torch.Tensor, gamma: float
     def bn_hook(module: nn.Module, inputs: tuple[torch.Tensor, ...]) -> None:
         if record_bn:
             a = inputs[0].detach()
+            if not bool(a.any()):
+                return  # a dead branch (e.g. after a `none` edge): no signal to rescale, no factor
             dims = [d for d in range(a.dim()) if d != 1]
             # Per-channel variance in the network's dtype (BatchNorm's own precision), mean in float64.
             variances.append(a.var(dim=dims, unbiased=False).double().mean())

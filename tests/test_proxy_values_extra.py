@@ -793,3 +793,23 @@ def test_ensembles_reject_missing_or_non_finite_values():
         vote({"p": {"a": 1.0, "b": float("nan")}}, proxies=None, higher_is_better={"p": True})
     with pytest.raises(ValueError, match="synflow"):
         vote({"snip": {"a": 1.0}})
+
+
+def test_zen_leaves_out_batchnorms_of_dead_branches():
+    """A BN fed exactly zeros (a conv after a `none` edge) adds no log-scale term; the live ones do."""
+    torch.manual_seed(0)
+    live = nn.Sequential(nn.Conv2d(1, 2, 1), nn.BatchNorm2d(2))
+    dead = nn.Sequential(nn.Conv2d(1, 2, 1, bias=False), nn.BatchNorm2d(2))
+
+    class TwoBranches(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.live, self.dead, self.pool = live, dead, nn.AdaptiveAvgPool2d(1)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.pool(self.live(x) + self.dead(x * 0.0)).flatten(1)
+
+    x, eps = torch.randn(4, 1, 3, 3), torch.randn(4, 1, 3, 3)
+    with_dead = zen_score(TwoBranches(), x, eps)
+    alone = zen_score(nn.Sequential(live, nn.AdaptiveAvgPool2d(1), nn.Flatten()), x, eps)
+    assert math.isfinite(with_dead) and with_dead == pytest.approx(alone, rel=1e-6)
