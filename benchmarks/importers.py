@@ -12,12 +12,16 @@ import math
 import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from benchmarks.journal import Journal
 from benchmarks.schema import arch_row, make_record, utc_now
 from benchmarks.store import export, sha256_file
+
+if TYPE_CHECKING:
+    from spaces.base import Architecture
 from spaces.specs import sha256_of
 
 KEYS = ("arch", "index")
@@ -59,6 +63,33 @@ def read_frame(path: Path) -> pd.DataFrame:
     raise ValueError(f"{path}: unsupported file type {suffix!r} (use .csv or .parquet)")
 
 
+def read_keyed_rows(
+    path: Path, columns: list[str], space_name: str, key_column: str, key: str
+) -> tuple[pd.DataFrame, list[Architecture]]:
+    """The file's rows and their architectures (``key``: ``arch`` strings or published ``index``).
+
+    One-line errors name a missing column, an empty file or the row of a bad key.
+    """
+    import spaces
+
+    frame = read_frame(path)
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise ValueError(
+            f"{path}: columns {missing} not found (columns: {', '.join(map(str, frame.columns))})"
+        )
+    if frame.empty:
+        raise ValueError(f"{path}: no rows")
+    space = spaces.get(space_name)
+    archs = []
+    for row, value in enumerate(frame[key_column], start=1):
+        try:
+            archs.append(space.from_index(int(value)) if key == "index" else space.parse(value))
+        except (ValueError, TypeError) as exc:
+            raise ValueError(f"{path}: row {row}, column {key_column!r}: {exc}") from None
+    return frame, archs
+
+
 def _rows_text(rows: list[int]) -> str:
     shown = ", ".join(str(r) for r in rows[:5])
     return shown + (f" and {len(rows) - 5} more" if len(rows) > 5 else "")
@@ -73,22 +104,9 @@ def import_accuracies(path: str | Path, spec: AccuracyImport, out: str | Path) -
     import spaces
 
     path, out = Path(path), Path(out)
-    frame = read_frame(path)
     wanted = [spec.key_column, spec.value_column] + ([spec.seed_column] if spec.seed_column else [])
-    missing = [c for c in wanted if c not in frame.columns]
-    if missing:
-        raise ValueError(
-            f"{path}: columns {missing} not found (columns: {', '.join(map(str, frame.columns))})"
-        )
-    if frame.empty:
-        raise ValueError(f"{path}: no rows")
+    frame, archs = read_keyed_rows(path, wanted, spec.space, spec.key_column, spec.key)
     space = spaces.get(spec.space)
-    archs = []
-    for row, key in enumerate(frame[spec.key_column], start=1):
-        try:
-            archs.append(space.from_index(key) if spec.key == "index" else space.parse(key))
-        except ValueError as exc:
-            raise ValueError(f"{path}: row {row}, column {spec.key_column!r}: {exc}") from None
     values = pd.to_numeric(frame[spec.value_column], errors="coerce")
     bad = [i + 1 for i, v in enumerate(values) if not math.isfinite(v)]
     if bad:
@@ -413,23 +431,10 @@ def import_hardware_table(path: str | Path, spec: HardwareImport, out: str | Pat
     import spaces
 
     path, out = Path(path), Path(out)
-    frame = read_frame(path)
     wanted = [spec.key_column, spec.device_column, spec.metric_column, spec.value_column]
     wanted += [spec.unit_column] if spec.unit_column else []
-    missing = [c for c in wanted if c not in frame.columns]
-    if missing:
-        raise ValueError(
-            f"{path}: columns {missing} not found (columns: {', '.join(map(str, frame.columns))})"
-        )
-    if frame.empty:
-        raise ValueError(f"{path}: no rows")
+    frame, archs = read_keyed_rows(path, wanted, spec.space, spec.key_column, spec.key)
     space = spaces.get(spec.space)
-    archs = []
-    for row, key in enumerate(frame[spec.key_column], start=1):
-        try:
-            archs.append(space.from_index(int(key)) if spec.key == "index" else space.parse(key))
-        except (ValueError, TypeError) as exc:
-            raise ValueError(f"{path}: row {row}, column {spec.key_column!r}: {exc}") from None
     texts = {}
     for column in (spec.device_column, spec.metric_column, spec.unit_column):
         if column is None:
