@@ -193,8 +193,8 @@ def _plan(spec: BuildSpec, done: dict[str, set[str]]) -> tuple[list[Unit], list[
     return units, arch_rows, len(units) + covered
 
 
-def run_unit(unit: Unit) -> list[dict[str, Any]]:
-    """Execute one unit and return its records; failures become records with a status, never raise."""
+def _unit_context(unit: Unit) -> tuple[Any, Any, dict[str, Any]]:
+    """The unit's space, parsed architecture, and the record fields every one of its rows shares."""
     import spaces
     from hw_profiles import describe
 
@@ -209,6 +209,12 @@ def run_unit(unit: Unit) -> list[dict[str, Any]]:
         "seed": unit.seed,
         "device": describe(unit.device).label,
     }
+    return space, arch, base
+
+
+def run_unit(unit: Unit) -> list[dict[str, Any]]:
+    """Execute one unit and return its records; failures become records with a status, never raise."""
+    space, arch, base = _unit_context(unit)
     if unit.kind == "proxies":
         from proxies.runner import score_architecture
 
@@ -279,20 +285,9 @@ def failed_unit(unit: Unit, exc: BaseException) -> list[dict[str, Any]]:
     One record per metric the unit would have written first (each proxy, or the training run's
     held-out accuracy at its last epoch), so the failure is stored and the build goes on.
     """
-    import spaces
-    from hw_profiles import describe
-
-    space = spaces.get(unit.space)
-    arch = space.parse(unit.arch)
     message = " ".join(f"{type(exc).__name__}: {exc}".split())[:500]
     common = {
-        "space": space.name,
-        "space_version": space.version,
-        "arch_id": arch.arch_id,
-        "arch": arch.string,
-        "task": unit.task,
-        "seed": unit.seed,
-        "device": describe(unit.device).label,
+        **_unit_context(unit)[2],
         "value": None,
         "seconds": 0.0,
         "status": "error",
