@@ -14,9 +14,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from benchmarks.driver import drive
 from benchmarks.executors import Executor, LocalExecutor
 from benchmarks.journal import Journal, JournalError
-from benchmarks.schema import arch_row, make_record, utc_now
+from benchmarks.schema import arch_row, make_record
 from proxies.base import get_proxy
 from proxies.protocol import Protocol
 from proxies.training import Recipe
@@ -374,44 +375,5 @@ def build(
         units, arch_rows, total = _plan(spec, finished_proxies(done, journal.meta()))
         todo = [u for u in units if u.key not in done]
         journal.add_archs(arch_rows)
-        with _progress(progress, total, total - len(todo)) as advance:
-            for unit, records in executor.map_unordered(run_unit, todo, on_error=failed_unit):
-                journal.commit_unit(unit.key, records, utc_now())
-                advance(unit)
+        drive(journal, executor, run_unit, todo, total, "build", progress, on_error=failed_unit)
     return BuildResult(total, total - len(todo), len(todo), time.perf_counter() - start, Path(journal_path))
-
-
-class _progress:
-    """A rich progress bar with ETA (or nothing when disabled)."""
-
-    def __init__(self, enabled: bool, total: int, completed: int) -> None:
-        self.enabled, self.total, self.completed = enabled, total, completed
-
-    def __enter__(self):
-        if not self.enabled:
-            return lambda unit: None
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            Progress,
-            TextColumn,
-            TimeElapsedColumn,
-            TimeRemainingColumn,
-        )
-
-        self._bar = Progress(
-            TextColumn("[bold]build"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            TextColumn("eta"),
-            TimeRemainingColumn(),
-            TextColumn("{task.description}"),
-        )
-        self._bar.__enter__()
-        task = self._bar.add_task("", total=self.total, completed=self.completed)
-        return lambda unit: self._bar.update(task, advance=1, description=unit.kind)
-
-    def __exit__(self, *exc: object) -> None:
-        if self.enabled:
-            self._bar.__exit__(*exc)

@@ -18,6 +18,7 @@ _BUILTIN_COMMANDS = {
     "spaces": "spaces.cli:register",
     "proxies": "proxies.cli:register",
     "build": "benchmarks.cli:register_build",
+    "status": "benchmarks.cli:register_status",
     "query": "benchmarks.cli:register_query",
     "demo": "benchmarks.cli:register_demo",
     "import": "benchmarks.cli_evaluate:register_import",
@@ -369,6 +370,30 @@ def _executor_for(args: argparse.Namespace):
     if args.executor == "ray":
         options.update(address=args.address, num_gpus_per_unit=args.num_gpus_per_unit)
     return make_executor(args.executor, **options)
+
+
+# ---- archbench status ---------------------------------------------------------------------------------
+def register_status(sub: argparse._SubParsersAction) -> None:
+    """Add ``archbench status``."""
+    p = sub.add_parser(
+        "status",
+        help="where a build stands: units, sessions, wall time, ETA",
+        description="Read a build's journal (it may be running): units committed per stage, every session "
+        "with its wall time and how it ended, the total wall time, and the ETA at the recorded pace.",
+    )
+    p.add_argument("out", type=Path, help="build folder (with journal.sqlite) or the journal file")
+    p.add_argument("--json", action="store_true", help="print the status as JSON")
+    p.set_defaults(func=_status)
+
+
+def _status(args: argparse.Namespace) -> int:
+    import json
+
+    from benchmarks.status import format_status, journal_status
+
+    status = journal_status(args.out)
+    print(json.dumps(status, indent=2) if args.json else format_status(status))
+    return 0
 
 
 # ---- archbench query ----------------------------------------------------------------------------------

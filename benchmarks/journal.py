@@ -3,6 +3,11 @@
 A unit's records and its completion mark are written in one transaction, so a build killed at any
 moment (even with SIGKILL) loses at most the units in flight and never duplicates a row; restarting
 skips every committed unit. Writes are idempotent by key (``INSERT OR IGNORE``).
+
+Every run that commits units is a *session*: when it started, its plan (units per stage), how many
+units it committed and when the last one landed (updated in the unit's own transaction, so a killed
+run's row is still right), and how it ended. A build that runs across machines' lifetimes or
+sessions keeps its true wall time and pace in the journal (``archbench status``).
 """
 
 from __future__ import annotations
@@ -27,6 +32,9 @@ CREATE TABLE IF NOT EXISTS units (key TEXT PRIMARY KEY, finished_at TEXT NOT NUL
 CREATE TABLE IF NOT EXISTS archs ({_cols(ARCH_COLUMNS)}, PRIMARY KEY (arch));
 CREATE TABLE IF NOT EXISTS records (unit_key TEXT NOT NULL, row INTEGER NOT NULL, {_cols(RECORD_COLUMNS)},
     PRIMARY KEY (unit_key, row));
+CREATE TABLE IF NOT EXISTS sessions (id INTEGER PRIMARY KEY, started_at TEXT NOT NULL, last_at TEXT,
+    ended_at TEXT, total INTEGER NOT NULL, todo TEXT NOT NULL, ran INTEGER NOT NULL, outcome TEXT,
+    runner TEXT NOT NULL);
 """
 
 _COLUMNS = {
@@ -34,6 +42,7 @@ _COLUMNS = {
     "units": ("key", "finished_at"),
     "archs": tuple(ARCH_COLUMNS),
     "records": ("unit_key", "row", *RECORD_COLUMNS),
+    "sessions": ("id", "started_at", "last_at", "ended_at", "total", "todo", "ran", "outcome", "runner"),
 }
 
 
@@ -116,8 +125,13 @@ class Journal:
         """Keys of the committed units."""
         return {k for (k,) in self._db.execute("SELECT key FROM units")}
 
-    def commit_unit(self, key: str, records: Sequence[dict[str, Any]], finished_at: str) -> bool:
-        """Write a unit's records and mark it done, atomically; False if it was already done."""
+    def commit_unit(
+        self, key: str, records: Sequence[dict[str, Any]], finished_at: str, session: int | None = None
+    ) -> bool:
+        """Write a unit's records and mark it done, atomically; False if it was already done.
+
+        With ``session`` (from :meth:`start_session`), that session's count and last time move too.
+        """
         with self._transaction() as db:
             if db.execute("SELECT 1 FROM units WHERE key = ?", (key,)).fetchone():
                 return False
@@ -126,12 +140,48 @@ class Journal:
                 [(key, i, *(r[c] for c in RECORD_COLUMNS)) for i, r in enumerate(records)],
             )
             db.execute("INSERT INTO units VALUES (?, ?)", (key, finished_at))
+            if session is not None:
+                db.execute(
+                    "UPDATE sessions SET ran = ran + 1, last_at = ? WHERE id = ?", (finished_at, session)
+                )
         return True
+
+    # ---- sessions -----------------------------------------------------------------------------------
+    def start_session(self, started_at: str, total: int, todo: dict[str, int], runner: str) -> int:
+        """Record a run that starts now: ``total`` units planned, ``todo`` of them (per stage) not done."""
+        with self._transaction() as db:
+            cursor = db.execute(
+                "INSERT INTO sessions (started_at, total, todo, ran, runner) VALUES (?, ?, ?, 0, ?)",
+                (started_at, total, json.dumps(todo), runner),
+            )
+        return int(cursor.lastrowid)
+
+    def end_session(self, session: int, ended_at: str, outcome: str) -> None:
+        """Record how a session ended (``finished``, ``interrupted``, ``failed: ...``)."""
+        with self._transaction() as db:
+            db.execute(
+                "UPDATE sessions SET ended_at = ?, outcome = ? WHERE id = ?", (ended_at, outcome, session)
+            )
+
+    def sessions(self) -> list[dict[str, Any]]:
+        """Every recorded session, oldest first (``todo`` decoded; a killed run has no ``ended_at``)."""
+        columns = _COLUMNS["sessions"]
+        rows = [
+            dict(zip(columns, r))
+            for r in self._db.execute(f"SELECT {_cols(columns)} FROM sessions ORDER BY id")
+        ]
+        for r in rows:
+            r["todo"] = json.loads(r["todo"])
+        return rows
+
+    def unit_times(self) -> list[tuple[str, str]]:
+        """``(key, finished_at)`` of every committed unit, in commit order."""
+        return list(self._db.execute("SELECT key, finished_at FROM units ORDER BY rowid"))
 
     # ---- reading back ---------------------------------------------------------------------------------
     def count(self, table: str) -> int:
-        """Row count of ``records``, ``units`` or ``archs``."""
-        if table not in ("records", "units", "archs"):
+        """Row count of ``records``, ``units``, ``archs`` or ``sessions``."""
+        if table not in ("records", "units", "archs", "sessions"):
             raise ValueError(f"unknown journal table {table!r}")
         return int(self._db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])
 

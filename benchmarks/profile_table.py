@@ -132,9 +132,9 @@ def profile_table(
 ) -> ProfileResult:
     """Profile every unit not yet journaled in ``out_dir/journal.sqlite`` and release ``out_dir/table``."""
     import spaces
+    from benchmarks.driver import drive
     from benchmarks.executors import LocalExecutor
     from benchmarks.journal import Journal
-    from benchmarks.schema import utc_now
 
     target = get_target(protocol.target)
     target.check(protocol)  # impossible settings fail before any work
@@ -158,10 +158,7 @@ def profile_table(
         journal.add_archs(arch_rows)
         done = journal.done()
         todo = [u for u in units if u.key not in done]
-        with _bar(progress, len(units), len(units) - len(todo)) as advance:
-            for unit, records in executor.map_unordered(run_unit, todo):
-                journal.commit_unit(unit.key, records, utc_now())
-                advance()
+        drive(journal, executor, run_unit, todo, len(units), "profile", progress)
     export_table(journal_path, out_dir / "table")
     return ProfileResult(
         len(units), len(units) - len(todo), len(todo), time.perf_counter() - start, journal_path
@@ -194,26 +191,3 @@ def export_table(journal_path: str | Path, table_dir: str | Path) -> Path:
 
 def _digest(obj: Any) -> str:
     return hashlib.sha256(json.dumps(obj, sort_keys=True).encode()).hexdigest()[:16]
-
-
-class _bar:
-    """A rich progress bar with ETA, or nothing."""
-
-    def __init__(self, enabled: bool, total: int, completed: int) -> None:
-        self.enabled, self.total, self.completed = enabled, total, completed
-
-    def __enter__(self):
-        if not self.enabled:
-            return lambda: None
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-        self._bar = Progress(
-            TextColumn("[bold]profile"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn()
-        )
-        self._bar.__enter__()
-        task = self._bar.add_task("", total=self.total, completed=self.completed)
-        return lambda: self._bar.update(task, advance=1)
-
-    def __exit__(self, *exc: object) -> None:
-        if self.enabled:
-            self._bar.__exit__(*exc)

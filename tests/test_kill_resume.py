@@ -21,6 +21,7 @@ from _bench_helpers import SPACE, archbench_exe
 
 from benchmarks.build import BuildSpec, plan
 from benchmarks.journal import Journal
+from benchmarks.progress import unit_stage
 from benchmarks.table import open_table
 from proxies.protocol import Protocol
 from proxies.training import Recipe
@@ -173,6 +174,13 @@ def test_sigkill_then_resume_matches_a_clean_build(tmp_path):
     with Journal(journal) as j:
         assert j.done() == keys
         rows = j.rows("records")
+        killed, finished = j.sessions()
+    # The killed run's session still counts what it committed; the resumed one ended cleanly.
+    assert (killed["ran"], killed["ended_at"], killed["outcome"]) == (len(done), None, None)
+    assert killed["total"] == len(keys) and sum(killed["todo"].values()) == len(keys)
+    assert (finished["ran"], finished["outcome"]) == (len(keys) - len(done), "finished")
+    left = {stage: n - sum(unit_stage(k) == stage for k in done) for stage, n in killed["todo"].items()}
+    assert finished["todo"] == {stage: n for stage, n in left.items() if n}
     with sqlite3.connect(journal) as db:
         assert db.execute("SELECT COUNT(*) FROM (SELECT DISTINCT unit_key, row FROM records)").fetchone()[
             0
