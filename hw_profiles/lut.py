@@ -24,8 +24,9 @@ from __future__ import annotations
 
 import math
 import os
+import statistics
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -36,6 +37,19 @@ CELL_OPS = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x
 CALIBRATED_OPS = ("none", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
 """Cell op kinds whose LUT time gets its own scale (``skip_connect`` runs no kernel)."""
 ADDS_PER_CELL = 3  # node 2 sums two edges, node 3 three: 1 + 2 additions
+
+ROUND_STATISTICS: dict[str, Callable[[Sequence[float]], float]] = {"min": min, "median": statistics.median}
+"""How repeated measurement rounds of one entry combine. ``min``: on a machine shared with other
+work, interference only ever adds time, so the fastest round is the least disturbed one."""
+
+
+def combine_rounds(values: Sequence[float], statistic: str = "min") -> float:
+    """One latency from several rounds' medians (ValueError naming the valid statistics)."""
+    if statistic not in ROUND_STATISTICS:
+        raise ValueError(f"unknown round statistic {statistic!r} (valid: {', '.join(ROUND_STATISTICS)})")
+    if not values:
+        raise ValueError("combining rounds needs at least one measured value")
+    return float(ROUND_STATISTICS[statistic](values))
 
 
 @dataclass(frozen=True)
@@ -242,6 +256,43 @@ class LatencyLUT:
         lut.rows = table.to_pylist()
         lut.correction = {int(k): tuple(v) for k, v in meta["correction"].items()}
         return lut
+
+
+def merge_rounds(rounds: Sequence[LatencyLUT], statistic: str = "min") -> LatencyLUT:
+    """One LUT from the same blocks measured in several rounds (e.g. interleaved with other work).
+
+    Each entry's ``latency_ms`` is the ``statistic`` of its rounds' medians; ``rounds`` and
+    ``round_spread`` (slowest / fastest round) record how much the rounds disagreed.
+    """
+    if not rounds:
+        raise ValueError("merging LUT rounds needs at least one LUT")
+    first = rounds[0]
+    for other in rounds[1:]:
+        if (other.protocol.hash, other.C, other.N, other.resolution) != (
+            first.protocol.hash,
+            first.C,
+            first.N,
+            first.resolution,
+        ):
+            raise ValueError("LUT rounds must share one protocol and network shape")
+    values: dict[tuple[str, int], list[float]] = {}
+    for lut in rounds:
+        for row in lut.rows:
+            values.setdefault((row["key"], row["batch"]), []).append(row["latency_ms"])
+    if any(len(v) != len(rounds) for v in values.values()):
+        raise ValueError("LUT rounds must measure the same blocks at the same batch sizes")
+    merged = LatencyLUT(first.protocol, first.C, first.N, first.resolution)
+    for row in first.rows:
+        found = values[(row["key"], row["batch"])]
+        merged.rows.append(
+            {
+                **row,
+                "latency_ms": combine_rounds(found, statistic),
+                "rounds": len(found),
+                "round_spread": max(found) / min(found) if min(found) > 0 else float("nan"),
+            }
+        )
+    return merged
 
 
 def profile_lut(protocol: MeasurementProtocol) -> LatencyLUT:

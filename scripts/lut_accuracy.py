@@ -1,10 +1,15 @@
-"""LUT latency-model accuracy on held-out NB201 cells (issue 6; rerun on a quiet machine).
+"""LUT latency-model accuracy on held-out NB201 cells, beside the measurement's own repeatability.
 
-Profiles the NB201 building blocks once per batch size, measures ``--fit`` cells to fit the
-per-network correction and ``--cells`` other cells to evaluate it, and prints nn-Meter's figures
-(share within +-10 %, RMSE, Spearman) per batch size. Writes ``OUT/lut.parquet`` and ``OUT/report.json``.
+Profiles the NB201 building blocks and measures ``--fit`` cells (to fit the per-op-kind correction)
+and ``--cells`` other cells (to evaluate it) in ``--rounds`` interleaved rounds: each round profiles
+every block, then every cell in a fresh random order, so slow drift of the machine's speed reaches
+blocks, fit cells and held-out cells alike. Every entry is the ``--statistic`` (default ``min``) of
+its rounds' medians. Prints nn-Meter's figures (share within +-10 %, RMSE, Spearman) per batch size,
+and the *measurement ceiling*: how often two independent halves of the rounds (even vs odd) agree
+within +-10 % on the held-out cells. A model cannot be judged more precisely than that.
+Writes ``OUT/lut.parquet`` and ``OUT/report.json`` (every cell's rounds included).
 
-    python scripts/lut_accuracy.py --batch 1,64 --cells 200 --fit 40 --out runs/lut
+    python scripts/lut_accuracy.py --batch 1,64 --cells 200 --fit 40 --rounds 4 --out runs/lut
 """
 
 from __future__ import annotations
@@ -18,29 +23,40 @@ from pathlib import Path
 import numpy as np
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run the LUT accuracy experiment and print one line per batch size."""
+def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--device", default="cpu", help="target (default: cpu)")
     p.add_argument("--dtype", default="float32")
     p.add_argument("--batch", default="1,64", help="comma-separated batch sizes (default: 1,64)")
     p.add_argument("--cells", type=int, default=200, help="held-out cells evaluated (default: 200)")
     p.add_argument("--fit", type=int, default=40, help="cells used to fit the correction (default: 40)")
+    p.add_argument("--rounds", type=int, default=4, help="interleaved measurement rounds (default: 4)")
+    p.add_argument("--statistic", default="min", help="how rounds combine: min or median (default: min)")
     p.add_argument("--C", type=int, default=16)
     p.add_argument("--N", type=int, default=5)
     p.add_argument("--resolution", type=int, default=32)
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--min-run-time", type=float, default=0.2, help="seconds timed per measurement")
-    p.add_argument("--seed", type=int, default=0, help="cell sampling seed")
+    p.add_argument("--seed", type=int, default=0, help="cell sampling and measuring-order seed")
     p.add_argument("--out", type=Path, default=Path("runs/lut"))
-    args = p.parse_args(argv)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the LUT accuracy experiment and print one line per batch size."""
+    args = _parser().parse_args(argv)
 
     import spaces
-    from hw_profiles.lut import CALIBRATED_OPS, accuracy, profile_lut
+    from hw_profiles.lut import CALIBRATED_OPS, accuracy, combine_rounds, merge_rounds, profile_lut
     from hw_profiles.profile import build_network, example_input, profile_module
     from hw_profiles.protocol import MeasurementProtocol
     from spaces.tasks import get_task
 
+    if args.rounds < 1 or args.cells < 2 or args.fit < len(CALIBRATED_OPS) + 1:
+        raise SystemExit(
+            f"lut_accuracy: need --rounds >= 1, --cells >= 2, --fit >= {len(CALIBRATED_OPS) + 1}"
+        )
+    combine_rounds([1.0], args.statistic)  # an unknown statistic fails before any measuring
     batches = tuple(int(b) for b in args.batch.split(","))
     protocol = MeasurementProtocol(
         task="cifar10",
@@ -60,56 +76,77 @@ def main(argv: list[str] | None = None) -> int:
         arch = space.sample(rng)
         cells.setdefault(arch.string, arch)
     archs = list(cells.values())
-    # Fit cells are spread evenly over the measuring order, so slow drift of the machine's speed
-    # affects the calibration and the held-out cells alike.
-    step = len(archs) / args.fit
-    fit_positions = {int(i * step) for i in range(args.fit)}
+    fit_positions = set(rng.choice(len(archs), size=args.fit, replace=False).tolist())
     fit = [a for i, a in enumerate(archs) if i in fit_positions]
+    fit_strings = {a.string for a in fit}
     held_out = [a for i, a in enumerate(archs) if i not in fit_positions]
-    start = time.perf_counter()
-    lut = profile_lut(protocol)
-    print(f"LUT: {len(lut.rows)} entries in {time.perf_counter() - start:.1f} s", flush=True)
-    report = {"protocol": protocol.to_dict(), "protocol_hash": protocol.hash, "batches": {}}
     task = get_task("cifar10")
+    models = {a.string: build_network(space, a, protocol) for a in archs}
+    inputs = {b: example_input(task, b, args.resolution) for b in batches}
+    rounds: dict[int, dict[str, list[float]]] = {b: {a.string: [] for a in archs} for b in batches}
+    luts = []
+    start = time.perf_counter()
+    for r in range(args.rounds):
+        luts.append(profile_lut(protocol))
+        for batch in batches:
+            one = protocol.with_batch(batch)
+            for i in rng.permutation(len(archs)):
+                arch = archs[i].string
+                lat = profile_module(models[arch], inputs[batch], one)[0]
+                rounds[batch][arch].append(lat.value if lat.status == "ok" else float("nan"))
+        print(f"round {r + 1}/{args.rounds} done at {time.perf_counter() - start:.0f} s", flush=True)
+    lut = merge_rounds(luts, args.statistic)
+
+    def stat(values: list[float]) -> float:
+        return combine_rounds(values, args.statistic)
+
+    names = [*CALIBRATED_OPS, "intercept_ms"]
+    report = {
+        "protocol": protocol.to_dict(),
+        "protocol_hash": protocol.hash,
+        "rounds": args.rounds,
+        "statistic": args.statistic,
+        "batches": {},
+    }
     for batch in batches:
-        one = protocol.with_batch(batch)
-        measured = {}
-        for i, arch in enumerate(archs):
-            model = build_network(space, arch, one)
-            lat = profile_module(model, example_input(task, batch, args.resolution), one)[0]
-            measured[arch.string] = lat.value if lat.status == "ok" else float("nan")
-            if (i + 1) % 25 == 0:
-                print(f"  batch {batch}: {i + 1}/{len(archs)} cells measured", flush=True)
+        measured = {a: stat(v) for a, v in rounds[batch].items()}
         ops = {a.string: space.ops_of(a) for a in archs}
         coef = lut.fit([ops[x.string] for x in fit], [measured[x.string] for x in fit], batch)
         pred = [lut.predict(ops[x.string], batch) for x in held_out]
         meas = [measured[x.string] for x in held_out]
-        raw = accuracy([lut.raw(ops[x.string], batch) for x in held_out], meas)
         acc = accuracy(pred, meas)
+        raw = accuracy([lut.raw(ops[x.string], batch) for x in held_out], meas)
+        ceiling = None
+        if args.rounds >= 2:  # two independent halves of the rounds, measured on the same cells
+            even = [stat(rounds[batch][x.string][0::2]) for x in held_out]
+            odd = [stat(rounds[batch][x.string][1::2]) for x in held_out]
+            ceiling = accuracy(even, odd)
         report["batches"][str(batch)] = {
-            "calibration": dict(zip([*CALIBRATED_OPS, "intercept_ms"], coef)),
+            "calibration": dict(zip(names, coef)),
             "corrected": acc,
             "uncorrected": raw,
+            "measurement_ceiling": ceiling,
             "cells": [
                 {
                     "arch": x.string,
-                    "fit": i < len(fit),
+                    "fit": x.string in fit_strings,
                     "measured_ms": measured[x.string],
+                    "rounds_ms": rounds[batch][x.string],
                     "predicted_ms": lut.predict(ops[x.string], batch),
                 }
-                for i, x in enumerate(archs)
+                for x in archs
             ],
         }
+        repeat = (
+            f"; the measurement's own halves agree within ±10% on {ceiling['within']:.1%}" if ceiling else ""
+        )
         print(
             f"batch {batch}: {acc['within']:.1%} within ±10% ({int(acc['n'])} held-out cells), "
-            f"RMSE {acc['rmse_ms']:.3f} ms, Spearman {acc['spearman']:.3f}; calibration "
-            + ", ".join(f"{k} {v:.3f}" for k, v in zip([*CALIBRATED_OPS, "intercept_ms"], coef))
-            + "; "
-            f"uncorrected sum: {raw['within']:.1%} within ±10%, Spearman {raw['spearman']:.3f}",
+            f"RMSE {acc['rmse_ms']:.3f} ms, Spearman {acc['spearman']:.3f}{repeat}; uncorrected sum: "
+            f"{raw['within']:.1%} within ±10%, Spearman {raw['spearman']:.3f}; calibration "
+            + ", ".join(f"{k} {v:.3f}" for k, v in zip(names, coef)),
             flush=True,
         )
-        args.out.mkdir(parents=True, exist_ok=True)
-        (args.out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
     args.out.mkdir(parents=True, exist_ok=True)
     lut.save(args.out / "lut.parquet")
     (args.out / "report.json").write_text(json.dumps(report, indent=2) + "\n")

@@ -11,7 +11,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import spaces
-from hw_profiles.lut import CELL_OPS, BlockSpec, LatencyLUT, accuracy, block_module, nb201_blocks, profile_lut
+from hw_profiles.lut import (
+    CELL_OPS,
+    BlockSpec,
+    LatencyLUT,
+    accuracy,
+    block_module,
+    combine_rounds,
+    merge_rounds,
+    nb201_blocks,
+    profile_lut,
+)
 from hw_profiles.protocol import MeasurementProtocol
 
 NB201 = spaces.get("nb201")
@@ -139,3 +149,61 @@ def test_load_refuses_a_foreign_parquet(tmp_path: Path) -> None:
 
 def test_block_key_is_stable() -> None:
     assert BlockSpec("cell_op", "nor_conv_3x3", 16, 16, 32).key == "cell_op|nor_conv_3x3|16>16|r32|s1"
+
+
+# ---- measurement rounds --------------------------------------------------------------------------------
+def test_combine_rounds() -> None:
+    assert combine_rounds([3.0, 1.0, 2.0]) == 1.0  # min: interference only ever adds time
+    assert combine_rounds([3.0, 1.0, 2.0, 10.0], "median") == 2.5
+    with pytest.raises(ValueError, match="unknown round statistic 'mean'"):
+        combine_rounds([1.0], "mean")
+    with pytest.raises(ValueError, match="at least one"):
+        combine_rounds([])
+
+
+def test_merge_rounds_takes_each_entrys_statistic() -> None:
+    base = {"nor_conv_3x3": 1.0, "nor_conv_1x1": 0.3, "avg_pool_3x3": 0.2, "none": 0.05}
+    slow = _synthetic_lut({k: 2 * v for k, v in base.items()})
+    fast = _synthetic_lut(base)
+    merged = merge_rounds([slow, fast, slow])
+    ops = ("nor_conv_3x3", "none", "avg_pool_3x3", "nor_conv_1x1", "skip_connect", "nor_conv_3x3")
+    assert merged.raw(ops, 2) == pytest.approx(fast.raw(ops, 2))
+    assert merge_rounds([slow, fast, slow], "median").raw(ops, 2) == pytest.approx(slow.raw(ops, 2))
+    measured = [r for r in merged.rows if r["latency_ms"] > 0]
+    assert all(r["rounds"] == 3 and r["round_spread"] == pytest.approx(2.0) for r in measured)
+    other = LatencyLUT(PROTOCOL, C=4, N=1, resolution=8, rows=list(fast.rows))
+    with pytest.raises(ValueError, match="one protocol and network shape"):
+        merge_rounds([fast, other])
+    short = _synthetic_lut(base)
+    short.rows.pop()
+    with pytest.raises(ValueError, match="same blocks"):
+        merge_rounds([fast, short])
+
+
+def test_lut_accuracy_script_end_to_end(tmp_path: Path, capsys) -> None:
+    """The evaluation script on tiny networks: interleaved rounds, held-out split, ceiling, report."""
+    import importlib.util
+    import json
+
+    path = Path(__file__).parents[1] / "scripts" / "lut_accuracy.py"
+    spec = importlib.util.spec_from_file_location("lut_accuracy", path)
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    args = ["--batch", "1,2", "--cells", "4", "--fit", "6", "--rounds", "3", "--C", "4", "--N", "1"]
+    args += ["--resolution", "8", "--min-run-time", "0.002", "--out", str(tmp_path)]
+    assert script.main(args) == 0
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert (report["rounds"], report["statistic"]) == (3, "min")
+    for batch in ("1", "2"):
+        found = report["batches"][batch]
+        assert found["corrected"]["n"] == 4 and found["measurement_ceiling"]["n"] == 4
+        cells = found["cells"]
+        assert len(cells) == 10 and sum(c["fit"] for c in cells) == 6
+        for c in cells:
+            assert len(c["rounds_ms"]) == 3 and c["measured_ms"] == min(c["rounds_ms"])
+    lut = LatencyLUT.load(tmp_path / "lut.parquet")
+    assert set(lut.correction) == {1, 2} and all(r["rounds"] == 3 for r in lut.rows)
+    out = capsys.readouterr().out
+    assert "round 3/3 done" in out and "the measurement's own halves agree" in out
+    with pytest.raises(SystemExit, match="--rounds >= 1"):
+        script.main(["--rounds", "0"])
