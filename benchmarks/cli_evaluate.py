@@ -71,9 +71,11 @@ def _evaluate(args: argparse.Namespace) -> int:
     import pandas as pd
 
     from benchmarks.render import write_report
-    from benchmarks.report import correlation_report, points, to_markdown
+    from benchmarks.report import correlation_report, points, report_proxies, to_markdown
 
     table, truth, proxies = _open_inputs(args)
+    if not args.proxies:  # the target's lower fidelities are proxies too
+        proxies = report_proxies(table, args.target, truth)
     tasks = list(args.task) if args.task else sorted(table.records["task"].unique())
     reports, plotted = [], []
     for task in tasks:

@@ -7,6 +7,9 @@ separately, and sit beside the ground truth's own seed-to-seed ceiling.
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -18,14 +21,29 @@ from benchmarks.table import Table
 CEILING = "(seed-to-seed ceiling)"
 
 
-def ground_truth(table: Table, target: str, task: str) -> pd.DataFrame:
-    """``arch_id x seed`` matrix of the target at its last epoch of the largest fidelity."""
+def _truth_rows(table: Table, target: str, task: str) -> pd.DataFrame:
     rows = table.filter(metric=target, task=task, status="ok")
     if rows.empty:
         raise ValueError(f"table has no ok {target!r} records for task {task!r}")
     rows = rows[rows["fidelity"] == rows["fidelity"].max()]
-    rows = rows[rows["epoch"] == rows["epoch"].max()]
-    return rows.pivot_table(index="arch_id", columns="seed", values="value", aggfunc="mean")
+    hashes = sorted(rows["protocol_hash"].astype(str).unique())
+    if len(hashes) > 1:
+        raise ValueError(
+            f"{target!r} at its largest fidelity comes from {len(hashes)} recipes "
+            f"({', '.join(h[:12] for h in hashes)}): build the ground truth under one recipe"
+        )
+    return rows[rows["epoch"] == rows["epoch"].max()]
+
+
+def ground_truth(table: Table, target: str, task: str) -> pd.DataFrame:
+    """``arch_id x seed`` matrix of the target at its last epoch of the largest fidelity (one recipe)."""
+    rows = _truth_rows(table, target, task)
+    return rows.pivot_table(index="arch_id", columns="seed", values="value", aggfunc="mean", observed=True)
+
+
+def truth_protocol(table: Table, target: str, task: str) -> str:
+    """The recipe (protocol hash) of the records :func:`ground_truth` reads."""
+    return str(_truth_rows(table, target, task)["protocol_hash"].iloc[0])
 
 
 def _row(name: str, x: np.ndarray, y: np.ndarray, n_boot: int, **extra: Any) -> dict[str, Any]:
@@ -52,10 +70,94 @@ TOP_PERCENTS = (1, 5, 10)
 
 
 def default_proxies(table: Table, target: str) -> list[str]:
-    """Every metric of ``table`` except training metrics (losses, accuracies) and the target."""
-    from benchmarks.build import TRAIN_METRICS
+    """Every metric of ``table`` except training metrics (losses, accuracies) and the target.
 
-    return [m for m in table.metrics if m != target and m not in TRAIN_METRICS and not m.endswith("_acc")]
+    Curve metrics derived from training (SoTL, extrapolations, ``early_acc``) are proxies.
+    """
+    from benchmarks.build import TRAIN_METRICS
+    from benchmarks.derived import DERIVATIONS
+
+    derived = set(DERIVATIONS.names())
+    return [
+        m
+        for m in table.metrics
+        if m != target and m not in TRAIN_METRICS and (m in derived or not m.endswith("_acc"))
+    ]
+
+
+@dataclass(frozen=True)
+class Column:
+    """One proxy column of a report: a metric under one protocol (``None``: the caller's filter)."""
+
+    name: str
+    metric: str
+    protocol_hash: str | None = None
+
+
+def _scalar_fields(description: Mapping[str, Any]) -> dict[str, Any]:
+    """Fields worth a label: scalars, except hashes (a source recipe is named by its fidelity)."""
+    return {
+        k: v
+        for k, v in description.items()
+        if isinstance(v, int | float | bool) or (isinstance(v, str) and not _is_hash(v) and k != "kind")
+    }
+
+
+def _is_hash(text: str) -> bool:
+    return len(text) >= 32 and all(c in "0123456789abcdef" for c in text)
+
+
+def variant_labels(descriptions: Mapping[str, Mapping[str, Any]]) -> dict[str, str]:
+    """A short label per protocol hash: the fields whose values differ between the protocols.
+
+    Two protocols that differ only in nested fields (or hashes) are told apart by a hash prefix.
+    """
+    fields = {h: _scalar_fields(d) for h, d in descriptions.items()}
+    keys = sorted({k for f in fields.values() for k in f})
+    varying = [k for k in keys if len({repr(f.get(k)) for f in fields.values()}) > 1]
+    labels = {h: ",".join(f"{k}={f.get(k)}" for k in varying) for h, f in fields.items()}
+    counts = Counter(labels.values())
+    return {
+        h: (label if label and counts[label] == 1 else f"{label},{h[:8]}".lstrip(","))
+        for h, label in labels.items()
+    }
+
+
+def proxy_columns(
+    table: Table,
+    task: str,
+    metrics: list[str],
+    protocol_hash: str | list[str] | None = None,
+    skip: Mapping[str, str] | None = None,
+) -> list[Column]:
+    """One column per metric, or one per protocol where a metric was measured under several.
+
+    A multi-fidelity build derives SoTL per fidelity and per horizon, and records the target at every
+    fidelity: each protocol becomes its own column, named ``metric[field=value,...]`` after what
+    differs (its record fidelity and the protocol's fields), instead of being refused or averaged.
+    ``skip`` maps a metric to the protocol hash that is the ground truth itself (left out).
+    """
+    rows = table.filter(metric=metrics, task=task, status="ok", protocol_hash=protocol_hash)
+    found = rows.astype({"metric": str, "protocol_hash": str}).groupby("metric")
+    descriptions = {**table.manifest.get("recipes", {}), **table.manifest.get("protocols", {})}
+    columns = []
+    for metric in metrics:
+        if metric not in found.groups:
+            columns.append(Column(metric, metric))
+            continue
+        group = found.get_group(metric)
+        hashes = sorted(group["protocol_hash"].unique())
+        keep = [h for h in hashes if h != (skip or {}).get(metric)]
+        if len(hashes) == 1:
+            columns += [Column(metric, metric, h) for h in keep]
+            continue
+        fidelity = group.groupby("protocol_hash")["fidelity"].max()
+        labels = variant_labels(
+            {h: {"fidelity": int(fidelity[h]), **descriptions.get(h, {})} for h in hashes}
+        )
+        keep.sort(key=lambda h: (int(fidelity[h]), labels[h]))
+        columns += [Column(f"{metric}[{labels[h]}]", metric, h) for h in keep]
+    return columns
 
 
 def aligned(
@@ -65,12 +167,14 @@ def aligned(
     proxies: list[str],
     truth: Table | None = None,
     protocol_hash: str | list[str] | None = None,
-) -> tuple[pd.DataFrame, pd.DataFrame]:
+) -> tuple[pd.DataFrame, pd.DataFrame, list[Column]]:
     """Per-``arch_id`` proxy values beside the ground truth.
 
-    Returns ``(frame, truth_by_seed)``: ``frame`` has one row per arch_id present in both tables, with
-    columns ``degenerate``, ``target`` (mean over seeds) and one column per proxy (NaN where the proxy
-    failed); ``truth_by_seed`` is the arch_id x seed matrix of the target.
+    Returns ``(frame, truth_by_seed, columns)``: ``frame`` has one row per arch_id present in both
+    tables, with columns ``degenerate``, ``target`` (mean over seeds) and one column per entry of
+    ``columns`` (:func:`proxy_columns`; NaN where the proxy failed); ``truth_by_seed`` is the
+    arch_id x seed matrix of the target. Without ``truth``, the target's lower fidelities in ``table``
+    are proxies too (``val_acc[fidelity=1]``): reduced training is scored like any other proxy.
     """
     truth_table = truth if truth is not None else table
     by_seed = ground_truth(truth_table, target, task)
@@ -79,11 +183,13 @@ def aligned(
         by_seed = by_seed[by_seed.index.isin(set(table.archs["arch_id"]))]
         if by_seed.empty:
             raise ValueError(f"no architecture of {table.path} has a {target!r} value in {truth.path}")
-    wide = table.wide(proxies, task=task, protocol_hash=protocol_hash)
+    skip = {target: truth_protocol(table, target, task)} if truth is None and target in proxies else None
+    columns = proxy_columns(table, task, proxies, protocol_hash, skip)
     frame = pd.DataFrame({"degenerate": by_seed.index.isin(degenerate_ids), "target": by_seed.mean(axis=1)})
-    for proxy in proxies:
-        frame[proxy] = wide[proxy].reindex(frame.index) if proxy in wide else np.nan
-    return frame, by_seed
+    for column in columns:
+        wide = table.wide([column.metric], task=task, protocol_hash=column.protocol_hash or protocol_hash)
+        frame[column.name] = wide[column.metric].reindex(frame.index) if column.metric in wide else np.nan
+    return frame, by_seed, columns
 
 
 def points(
@@ -95,14 +201,21 @@ def points(
     protocol_hash: str | list[str] | None = None,
 ) -> pd.DataFrame:
     """Long form of :func:`aligned` for plots: task, proxy, arch_id, proxy_value, target, degenerate."""
-    frame, _ = aligned(table, target, task, proxies, truth, protocol_hash)
+    frame, _, columns = aligned(table, target, task, proxies, truth, protocol_hash)
     long = frame.reset_index().melt(
         id_vars=["arch_id", "degenerate", "target"],
-        value_vars=proxies,
+        value_vars=[c.name for c in columns],
         var_name="proxy",
         value_name="proxy_value",
     )
     return long.dropna(subset=["proxy_value"]).assign(task=task)
+
+
+def report_proxies(table: Table, target: str, truth: Table | None = None) -> list[str]:
+    """The default proxies of a report: :func:`default_proxies`, plus the target itself when it
+    comes from ``table`` (its lower fidelities then appear as proxies)."""
+    proxies = default_proxies(table, target)
+    return [*proxies, target] if truth is None and target in table.metrics else proxies
 
 
 def correlation_report(
@@ -114,36 +227,39 @@ def correlation_report(
     truth: Table | None = None,
     protocol_hash: str | list[str] | None = None,
 ) -> pd.DataFrame:
-    """One row per proxy (and a ceiling row): rank correlations with the mean-over-seeds target.
+    """One row per proxy column (and a ceiling row): rank correlations with the mean-over-seeds target.
 
     Args:
         table: the table holding the proxy values (and, without ``truth``, the target).
         target: the ground-truth metric, e.g. ``val_acc``.
         task: the task to report (default: the table's first).
-        proxies: proxies to report (default: every non-training metric of the table).
+        proxies: proxies to report (default: :func:`report_proxies`). A metric measured under several
+            protocols (e.g. SoTL per fidelity) gets one row per protocol (:func:`proxy_columns`).
         n_boot: bootstrap resamples for the 95% intervals.
         truth: another table holding the target (e.g. imported published accuracies), joined on arch_id.
-        protocol_hash: the protocol(s) of the proxy values, required when the table holds several.
+        protocol_hash: restrict the proxy values to these protocol(s).
     """
     task = task or str(table.records["task"].iloc[0])
-    proxies = default_proxies(table, target) if proxies is None else proxies
-    frame, by_seed = aligned(table, target, task, proxies, truth, protocol_hash)
+    proxies = report_proxies(table, target, truth) if proxies is None else proxies
+    frame, by_seed, columns = aligned(table, target, task, proxies, truth, protocol_hash)
     healthy = frame[~frame["degenerate"]]
     n_degenerate = int(frame["degenerate"].sum())
     rows = []
-    for proxy in proxies:
-        ok = healthy[proxy].notna()
-        seconds = table.filter(metric=proxy, task=task, status="ok", protocol_hash=protocol_hash)["seconds"]
+    for column in columns:
+        ok = healthy[column.name].notna()
+        seconds = table.filter(
+            metric=column.metric, task=task, status="ok", protocol_hash=column.protocol_hash or protocol_hash
+        )["seconds"]
         rows.append(
             _row(
-                proxy,
-                healthy.loc[ok, proxy].to_numpy(),
+                column.name,
+                healthy.loc[ok, column.name].to_numpy(),
                 healthy.loc[ok, "target"].to_numpy(),
                 n_boot,
                 n_degenerate=n_degenerate,
                 n_failed=int((~ok).sum()),
                 median_seconds=float(seconds.median()) if len(seconds) else float("nan"),
-                higher_is_better=table.metrics.get(proxy, {}).get("higher_is_better", True),
+                higher_is_better=table.metrics.get(column.metric, {}).get("higher_is_better", True),
             )
         )
     seeds_table = by_seed[~frame["degenerate"].reindex(by_seed.index).to_numpy()]

@@ -67,7 +67,9 @@ def journal_status(path: str | Path) -> dict[str, Any]:
         }
         pace.remaining.clear()
         pace.remaining.update({k: v for k, v in left.items() if v})
-        status.update(planned=last["total"], left_by_stage=left, eta_s=pace.eta() if any(left.values()) else 0.0)
+        status.update(
+            planned=last["total"], left_by_stage=left, eta_s=pace.eta() if any(left.values()) else 0.0
+        )
     return status
 
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 from _bench_helpers import ALL_NONE, ARCHS, DEAD_CONV, PROXIES, REP, SPACE, TRAIN_SEEDS, arch, shared_build
 
 from benchmarks.journal import Journal
 from benchmarks.metrics import kendall, spearman
-from benchmarks.report import CEILING, correlation_report, ground_truth, to_markdown
+from benchmarks.report import CEILING, correlation_report, ground_truth, to_markdown, variant_labels
 from benchmarks.schema import make_record
 from benchmarks.store import export
 from benchmarks.table import open_table
@@ -91,6 +92,7 @@ def test_one_seed_gives_no_ceiling_row(table):
         """The table seen through seed 0 only."""
 
         metrics = table.metrics
+        manifest = table.manifest
         archs = table.archs
         records = table.records[table.records["seed"] == 0]
 
@@ -116,7 +118,7 @@ def test_to_markdown_renders_every_row(report):
 
 
 # ---- a synthetic table with known answers ------------------------------------------------------------------
-def _record(a, metric, value, seed=0, fidelity=0, epoch=0, arch_string=None, status="ok"):
+def _record(a, metric, value, seed=0, fidelity=0, epoch=0, arch_string=None, status="ok", protocol="0" * 64):
     return make_record(
         space="nb201",
         space_version=SPACE.version,
@@ -130,7 +132,7 @@ def _record(a, metric, value, seed=0, fidelity=0, epoch=0, arch_string=None, sta
         epoch=epoch,
         seed=seed,
         device="cpu:test",
-        protocol_hash="0" * 64,
+        protocol_hash=protocol,
         seconds=0.5,
         status=status,
         message="" if status == "ok" else "synthetic failure",
@@ -242,3 +244,101 @@ def test_unknown_proxy_gives_an_all_failed_row(synthetic):
     row = correlation_report(synthetic, proxies=["missing"], n_boot=50).set_index("proxy").loc["missing"]
     assert (row["n"], row["n_failed"]) == (0, 12)
     assert math.isnan(row["spearman"])
+
+
+# ---- several protocols per metric: one column each --------------------------------------------------------
+RECIPE_1, RECIPE_4 = "1" * 64, "4" * 64
+SOTL_1, SOTL_4_AT_1, SOTL_4 = "a" * 64, "b" * 64, "c" * 64
+
+
+@pytest.fixture(scope="module")
+def multi_fidelity(tmp_path_factory):
+    """10 classes trained for 1 and 4 epochs, with SoTL derived per fidelity and horizon."""
+    rng = np.random.default_rng(3)
+    classes = {}
+    while len(classes) < 10:
+        a = SPACE.representative(SPACE.sample(rng))
+        if not SPACE.is_degenerate(a):
+            classes.setdefault(a.arch_id, a)
+    root = tmp_path_factory.mktemp("multi")
+    with Journal(root / "journal.sqlite") as j:
+        j.bind("space", {"name": "nb201", "version": SPACE.version})
+        j.bind("metric:val_acc", {"unit": "%", "kind": "functional", "higher_is_better": True})
+        j.bind("metric:sotl", {"unit": "nats", "kind": "functional", "higher_is_better": False})
+        j.bind(f"recipe:{RECIPE_1}", {"task": "mnist5k", "epochs": 1, "lr": 0.1})
+        j.bind(f"recipe:{RECIPE_4}", {"task": "mnist5k", "epochs": 4, "lr": 0.1})
+        for h, epochs, source in ((SOTL_1, 1, RECIPE_1), (SOTL_4_AT_1, 1, RECIPE_4), (SOTL_4, 4, RECIPE_4)):
+            j.bind(f"protocol:{h}", {"derivation": "sotl", "epochs": epochs, "source_recipe": source})
+        j.add_archs(
+            {
+                "space": "nb201",
+                "space_version": SPACE.version,
+                "arch": a.string,
+                "arch_id": a.arch_id,
+                "index": SPACE.index(a),
+                "degenerate": False,
+            }
+            for a in classes.values()
+        )
+        for i, a in enumerate(classes.values()):
+            acc = 50.0 + 3 * i
+            j.commit_unit(
+                f"u|{a.arch_id}",
+                [
+                    _record(a, "val_acc", acc, seed=0, fidelity=4, epoch=4, protocol=RECIPE_4),
+                    _record(a, "val_acc", acc + 1, seed=1, fidelity=4, epoch=4, protocol=RECIPE_4),
+                    _record(a, "val_acc", 100 - acc, fidelity=1, epoch=1, protocol=RECIPE_1),  # reversed
+                    _record(a, "sotl", -acc, fidelity=4, protocol=SOTL_4),  # lower is better: exact
+                    _record(a, "sotl", acc, fidelity=4, protocol=SOTL_4_AT_1),  # the wrong way round
+                    _record(a, "sotl", float(rng.normal()), fidelity=1, protocol=SOTL_1),
+                ],
+                "t",
+            )
+    return open_table(export(root / "journal.sqlite", root / "table"))
+
+
+def test_each_protocol_of_a_metric_is_its_own_labelled_row(multi_fidelity):
+    report = correlation_report(multi_fidelity, n_boot=50).set_index("proxy")
+    # SoTL: one row per (fidelity, horizon); the target: its lower fidelity only (the truth is left out)
+    assert list(report.index) == [
+        "sotl[epochs=1,fidelity=1]",
+        "sotl[epochs=1,fidelity=4]",
+        "sotl[epochs=4,fidelity=4]",
+        "val_acc[epochs=1,fidelity=1]",
+        CEILING,
+    ]
+    assert report.loc["sotl[epochs=4,fidelity=4]", "kendall"] == pytest.approx(-1.0)
+    assert report.loc["sotl[epochs=1,fidelity=4]", "kendall"] == pytest.approx(1.0)
+    assert report.loc["val_acc[epochs=1,fidelity=1]", "kendall"] == pytest.approx(-1.0)
+    assert bool(report.loc["sotl[epochs=4,fidelity=4]", "higher_is_better"]) is False
+    assert (report.loc[report.index != CEILING, "n"] == 10).all()
+    # an explicit protocol still narrows to one plain column
+    only = correlation_report(multi_fidelity, proxies=["sotl"], n_boot=50, protocol_hash=SOTL_4)
+    assert list(only["proxy"]) == ["sotl", CEILING]
+    assert only.iloc[0]["kendall"] == pytest.approx(-1.0)
+
+
+def test_variant_labels_name_what_differs():
+    labels = variant_labels(
+        {
+            "h1": {"epochs": 1, "lr": 0.1, "source": "9" * 64},
+            "h2": {"epochs": 4, "lr": 0.1, "source": "8" * 64},
+            "h3": {"epochs": 4, "lr": 0.1, "nested": {"a": 1}},
+        }
+    )
+    assert labels == {"h1": "epochs=1", "h2": "epochs=4,h2", "h3": "epochs=4,h3"}
+
+
+def test_the_truth_must_come_from_one_recipe(multi_fidelity, tmp_path):
+    frame = multi_fidelity.records.copy()
+    twin = frame[(frame["metric"] == "val_acc") & (frame["fidelity"] == 4)].assign(protocol_hash="5" * 64)
+
+    class TwoRecipes:
+        records = pd.concat([frame, twin], ignore_index=True)
+        archs = multi_fidelity.archs
+
+        def filter(self, frame=None, **conditions):
+            return multi_fidelity.filter(self.records if frame is None else frame, **conditions)
+
+    with pytest.raises(ValueError, match="at its largest fidelity comes from 2 recipes"):
+        ground_truth(TwoRecipes(), "val_acc", "mnist5k")

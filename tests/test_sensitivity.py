@@ -86,8 +86,14 @@ def test_a_table_with_several_protocols_refuses_silent_averaging(varied):
     assert len(table.manifest["protocols"]) == 3
     with pytest.raises(ValueError, match="several protocols"):
         table.wide(["snip"])
-    with pytest.raises(ValueError, match="several protocols"):
-        correlation_report(table, "val_acc", proxies=["snip"], n_boot=20)
+    # A report gives each protocol its own row, labelled by what differs, equal to that protocol alone.
+    report = correlation_report(table, "val_acc", proxies=["snip"], n_boot=20).set_index("proxy")
+    rows = [name for name in report.index if name.startswith("snip[")]
+    assert len(rows) == 3 and "snip[batch_size=4,bn_mode=train]" in rows
+    for h, protocol in table.manifest["protocols"].items():
+        alone = correlation_report(table, "val_acc", proxies=["snip"], n_boot=20, protocol_hash=h)
+        name = f"snip[batch_size={protocol['batch_size']},bn_mode={protocol['bn_mode']}]"
+        assert report.loc[name, "kendall"] == pytest.approx(alone.iloc[0]["kendall"], nan_ok=True)
     one = next(iter(table.manifest["protocols"]))
     assert (
         len(table.wide(["snip"], protocol_hash=one)) == 4
