@@ -222,6 +222,7 @@ def dataset_card(manifest: dict[str, Any], citation: str | None = None) -> str:
     command = manifest["provenance"].get("command")
     if command:
         lines += ["Command: `" + " ".join(command) + "`", ""]
+    lines += _build_time_lines(manifest["provenance"])
     lines += [
         "Every number was measured under the protocol (or training recipe) its `protocol_hash` names; "
         "numbers under different protocols are different measurements and must not be compared or averaged "
@@ -280,3 +281,21 @@ def dataset_card(manifest: dict[str, Any], citation: str | None = None) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def _build_time_lines(provenance: dict[str, Any]) -> list[str]:
+    """What the build cost: its sessions' wall time (from the journal's session records)."""
+    from benchmarks.progress import format_duration
+
+    build = provenance.get("build") or (provenance.get("table_provenance") or {}).get("build")
+    if not build or not build.get("sessions"):
+        return []
+    sessions = build["sessions"]
+    ran = sum(s["ran"] for s in sessions)
+    text = (
+        f"Build time: {format_duration(build['wall_s'])} of wall time over {len(sessions)} session(s), "
+        f"{ran:,} units"
+    )
+    if build.get("unrecorded_units"):
+        text += f" (and {build['unrecorded_units']:,} units committed before session records existed)"
+    return [text + ".", ""]

@@ -128,8 +128,15 @@ def from_journal(journal_path: str | Path) -> Source:
         records = pa.Table.from_pylist(journal.rows("records"), schema=RECORD_SCHEMA)
         archs = pa.Table.from_pylist(journal.rows("archs"), schema=ARCH_SCHEMA)
         meta = journal.meta()
+    from benchmarks.status import journal_status
+
+    status = journal_status(journal_path)
     # Hashed after closing: the last connection checkpoints the WAL into the main file.
-    provenance = {"journal": str(journal_path.resolve()), "journal_sha256": sha256_file(journal_path)}
+    provenance = {
+        "journal": str(journal_path.resolve()),
+        "journal_sha256": sha256_file(journal_path),
+        "build": {k: status[k] for k in ("wall_s", "sessions", "unrecorded_units", "unrecorded_span_s")},
+    }
     return Source(records, archs, meta, provenance)
 
 

@@ -23,6 +23,7 @@ from _bench_helpers import (
 
 from benchmarks.cli import main
 from benchmarks.importers import import_zero_cost_json
+from benchmarks.journal import Journal
 from benchmarks.release import SORT_KEYS, partition_name, release
 from benchmarks.store import TableError, read_manifest, read_verified, sha256_file
 from benchmarks.table import open_table
@@ -80,6 +81,10 @@ def test_release_layout_manifest_and_card(released, shared):
     prov = m["provenance"]
     assert prov["journal_sha256"] == sha256_file(shared.journal)
     assert prov["command"] == ["archbench", "x"] and prov["created_at"] == m["created_at"]
+    (session,) = prov["build"]["sessions"]  # what the build cost, from the journal's session record
+    with Journal(shared.journal) as journal:
+        assert session["outcome"] == "finished" and session["ran"] == len(journal.done())
+    assert prov["build"]["wall_s"] == session["wall_s"] >= 0 and prov["build"]["unrecorded_units"] == 0
     assert m["summary"]["records"] == len(open_table(shared.table).records)
     card = (released / "README.md").read_text()
     assert card.startswith("---\nlicense: cc-by-4.0")
@@ -88,6 +93,7 @@ def test_release_layout_manifest_and_card(released, shared):
         "| `synflow` | functional | score | higher |",
         "records/mnist5k.parquet",
         "@misc{",
+        "of wall time over 1 session(s), ",
     ):
         assert text in card, text
 
