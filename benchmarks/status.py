@@ -18,7 +18,11 @@ from benchmarks.progress import StageEta, format_duration, stage_counts, unit_st
 
 
 def _t(text: str) -> float:
-    return datetime.fromisoformat(text).timestamp()
+    """Seconds since the epoch of an ISO-8601 time; NaN for anything else (such units are not timed)."""
+    try:
+        return datetime.fromisoformat(text).timestamp()
+    except (TypeError, ValueError):
+        return float("nan")
 
 
 def journal_status(path: str | Path) -> dict[str, Any]:
@@ -31,15 +35,16 @@ def journal_status(path: str | Path) -> dict[str, Any]:
     with Journal(path) as journal:
         sessions = journal.sessions()
         units = journal.unit_times()
+    times = [(key, _t(text)) for key, text in units]
     first_start = _t(sessions[0]["started_at"]) if sessions else float("inf")
-    unrecorded = [t for _, t in units if _t(t) < first_start]
+    unrecorded = [t for _, t in times if t < first_start]
     pace = StageEta({}, 0.0)
     rows = []
     for i, s in enumerate(sessions):
         start = _t(s["started_at"])
         end_text = s["ended_at"] or s["last_at"] or s["started_at"]
         upto = _t(sessions[i + 1]["started_at"]) if i + 1 < len(sessions) else float("inf")
-        mine = [(k, _t(t)) for k, t in units if start <= _t(t) < upto]
+        mine = [(k, t) for k, t in times if start <= t < upto]
         pace.restart(start)
         for key, t in mine:
             pace.record(unit_stage(key), t)
@@ -58,7 +63,7 @@ def journal_status(path: str | Path) -> dict[str, Any]:
         "sessions": rows,
         "wall_s": sum(r["wall_s"] for r in rows),
         "unrecorded_units": len(unrecorded),
-        "unrecorded_span_s": (_t(max(unrecorded)) - _t(min(unrecorded))) if unrecorded else 0.0,
+        "unrecorded_span_s": (max(unrecorded) - min(unrecorded)) if unrecorded else 0.0,
     }
     if rows:
         last = rows[-1]

@@ -230,3 +230,13 @@ def test_status_cli(two_session_journal, tmp_path, capsys):
     assert main(["status", str(tmp_path / "missing")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err == [f"archbench status: error: no build journal at {tmp_path / 'missing'}"]
+
+
+def test_status_tolerates_untimed_units(tmp_path):
+    """Units whose commit time is not ISO-8601 (hand-made journals) are counted, not timed."""
+    path = tmp_path / "journal.sqlite"
+    with Journal(path) as j:
+        j.commit_unit("cost|x", [], "t")
+        j.commit_unit("cost|y", [], stamp(5))
+    status = journal_status(path)
+    assert status["units"] == 2 and status["unrecorded_units"] == 1 and status["sessions"] == []

@@ -12,7 +12,7 @@ from _bench_helpers import ALL_NONE, ARCHS, DEAD_CONV, PROXIES, REP, SPACE, TRAI
 from benchmarks.journal import Journal
 from benchmarks.metrics import kendall, spearman
 from benchmarks.report import CEILING, correlation_report, ground_truth, to_markdown, variant_labels
-from benchmarks.schema import make_record
+from benchmarks.schema import arch_row, make_record
 from benchmarks.store import export
 from benchmarks.table import open_table
 
@@ -163,17 +163,7 @@ def synthetic(tmp_path_factory):
             ("size", "cost", True),
         ):
             j.bind(f"metric:{metric}", {"unit": "%", "kind": kind, "higher_is_better": higher})
-        j.add_archs(
-            {
-                "space": "nb201",
-                "space_version": SPACE.version,
-                "arch": a.string,
-                "arch_id": a.arch_id,
-                "index": SPACE.index(a),
-                "degenerate": SPACE.is_degenerate(a),
-            }
-            for a in members
-        )
+        j.add_archs(arch_row(SPACE, a) for a in members)
         for n, a in enumerate(healthy.values()):
             acc = accs[a.arch_id]
             j.commit_unit(
@@ -269,17 +259,7 @@ def multi_fidelity(tmp_path_factory):
         j.bind(f"recipe:{RECIPE_4}", {"task": "mnist5k", "epochs": 4, "lr": 0.1})
         for h, epochs, source in ((SOTL_1, 1, RECIPE_1), (SOTL_4_AT_1, 1, RECIPE_4), (SOTL_4, 4, RECIPE_4)):
             j.bind(f"protocol:{h}", {"derivation": "sotl", "epochs": epochs, "source_recipe": source})
-        j.add_archs(
-            {
-                "space": "nb201",
-                "space_version": SPACE.version,
-                "arch": a.string,
-                "arch_id": a.arch_id,
-                "index": SPACE.index(a),
-                "degenerate": False,
-            }
-            for a in classes.values()
-        )
+        j.add_archs(arch_row(SPACE, a) for a in classes.values())
         for i, a in enumerate(classes.values()):
             acc = 50.0 + 3 * i
             j.commit_unit(
