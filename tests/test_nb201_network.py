@@ -22,6 +22,7 @@ from proxies.cost import count_macs, count_params
 from spaces import UnknownNameError
 from spaces.base import Task
 from spaces.nb201 import OPS
+from spaces.nb201_closed_form import nb201_macs, nb201_params
 from spaces.tasks import get_task
 
 ALL_CONV = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|nor_conv_3x3~0|nor_conv_3x3~1|nor_conv_3x3~2|"
@@ -42,36 +43,7 @@ def input_shape(task_name: str, batch: int = 1) -> tuple[int, int, int, int]:
     return (batch, task.in_channels, task.resolution, task.resolution)
 
 
-# ---- closed forms, derived layer by layer from the reference TinyNetwork ----------------------------
-
-
-def expected_params(ops, C: int, N: int, num_classes: int, in_channels: int = 3) -> int:
-    """Conv weights (no biases) + BN affine (2 per channel) + the linear head."""
-    n3, n1 = ops.count("nor_conv_3x3"), ops.count("nor_conv_1x1")
-    total = in_channels * C * 9 + 2 * C  # stem: conv 3x3 + BN
-    for c in (C, 2 * C, 4 * C):  # N cells per stage; each conv edge is ReLU-Conv-BN at c channels
-        total += N * (n3 * (9 * c * c + 2 * c) + n1 * (c * c + 2 * c))
-    for c_in in (C, 2 * C):  # residual reductions: conv_a 3x3 s2 + BN, conv_b 3x3 + BN, 1x1 shortcut
-        c_out = 2 * c_in
-        total += 9 * c_in * c_out + 2 * c_out + 9 * c_out * c_out + 2 * c_out + c_in * c_out
-    total += 2 * 4 * C  # last BN
-    total += 4 * C * num_classes + num_classes  # classifier weight + bias
-    return total
-
-
-def expected_macs(ops, C: int, N: int, resolution: int, num_classes: int, in_channels: int = 3) -> int:
-    """Conv + linear multiply-accumulates per image (linear bias counted); NB201's FLOPs convention."""
-    n3, n1 = ops.count("nor_conv_3x3"), ops.count("nor_conv_1x1")
-    h = resolution
-    total = h * h * in_channels * C * 9  # stem
-    for stage, c in enumerate((C, 2 * C, 4 * C)):
-        if stage > 0:  # reduction: output at half resolution
-            c_in, h = c // 2, h // 2
-            total += h * h * (9 * c_in * c + 9 * c * c + c_in * c)
-        total += N * h * h * (n3 * 9 * c * c + n1 * c * c)
-    total += 4 * C * num_classes + num_classes
-    return total
-
+# ---- closed forms (spaces.nb201_closed_form) against published numbers ------------------------------
 
 # At C=16, N=5 on CIFAR-10 (32x32) every stage has H*W*C*C equal to 262,144 (32*32*16*16 =
 # 16*16*32*32 = 8*8*64*64), so one 3x3 conv edge costs 9 * 262,144 = 2,359,296 MACs per cell in
@@ -89,19 +61,19 @@ BASE_PARAMS, PARAMS_3X3, PARAMS_1X1 = 73_306, 243_040, 28_000
 
 def test_closed_forms_reproduce_published_numbers():
     conv, none = ("nor_conv_3x3",) * 6, ("none",) * 6
-    assert expected_params(conv, 16, 5, 10) == 1_531_546
-    assert expected_params(conv, 16, 5, 100) == 1_537_396
-    assert expected_params(none, 16, 5, 10) == BASE_PARAMS
-    assert expected_params(none, 16, 5, 100) == 79_156
-    assert expected_macs(conv, 16, 5, 32, 10) == 220_119_690
-    assert expected_macs(conv, 16, 5, 32, 100) == 220_125_540
-    assert expected_macs(conv, 16, 5, 16, 120) == 55_037_560
-    assert expected_macs(none, 16, 5, 32, 10) == BASE_MACS
-    assert expected_macs(none, 16, 5, 32, 100) == 7_788_900
-    assert expected_macs(none, 16, 5, 16, 120) == 1_953_400
-    assert expected_macs(("nor_conv_3x3",) + ("none",) * 5, 16, 5, 32, 10) - BASE_MACS == MACS_3X3
-    assert expected_macs(("nor_conv_1x1",) + ("none",) * 5, 16, 5, 32, 10) - BASE_MACS == MACS_1X1
-    assert expected_params(("nor_conv_1x1",) + ("none",) * 5, 16, 5, 10) - BASE_PARAMS == PARAMS_1X1
+    assert nb201_params(conv, 16, 5, 10) == 1_531_546
+    assert nb201_params(conv, 16, 5, 100) == 1_537_396
+    assert nb201_params(none, 16, 5, 10) == BASE_PARAMS
+    assert nb201_params(none, 16, 5, 100) == 79_156
+    assert nb201_macs(conv, 16, 5, 32, 10) == 220_119_690
+    assert nb201_macs(conv, 16, 5, 32, 100) == 220_125_540
+    assert nb201_macs(conv, 16, 5, 16, 120) == 55_037_560
+    assert nb201_macs(none, 16, 5, 32, 10) == BASE_MACS
+    assert nb201_macs(none, 16, 5, 32, 100) == 7_788_900
+    assert nb201_macs(none, 16, 5, 16, 120) == 1_953_400
+    assert nb201_macs(("nor_conv_3x3",) + ("none",) * 5, 16, 5, 32, 10) - BASE_MACS == MACS_3X3
+    assert nb201_macs(("nor_conv_1x1",) + ("none",) * 5, 16, 5, 32, 10) - BASE_MACS == MACS_1X1
+    assert nb201_params(("nor_conv_1x1",) + ("none",) * 5, 16, 5, 10) - BASE_PARAMS == PARAMS_1X1
 
 
 # ---- published facts at the default C=16, N=5 ----------------------------------------------------
@@ -151,8 +123,8 @@ def test_cifar10_cost_is_linear_in_conv_edge_counts(space, ops):
 def test_small_networks_match_closed_forms(space, ops, C, N, task):
     t = get_task(task)
     model = space.build(space.from_ops(ops), task, C=C, N=N)
-    assert count_params(model) == expected_params(ops, C, N, t.num_classes, t.in_channels)
-    assert count_macs(model, input_shape(task)) == expected_macs(
+    assert count_params(model) == nb201_params(ops, C, N, t.num_classes, t.in_channels)
+    assert count_macs(model, input_shape(task)) == nb201_macs(
         ops, C, N, t.resolution, t.num_classes, t.in_channels
     )
 
