@@ -353,8 +353,12 @@ def build(
     journal_path: str | Path,
     executor: Executor | None = None,
     progress: bool = True,
+    label: str = "build",
 ) -> BuildResult:
-    """Run every unit of ``spec`` not yet in the journal at ``journal_path``; resumable at any point."""
+    """Run every unit of ``spec`` not yet in the journal at ``journal_path``; resumable at any point.
+
+    ``label`` names the run in progress lines (``build 2/3`` when one command builds several specs).
+    """
     import spaces
 
     start = time.perf_counter()
@@ -375,5 +379,5 @@ def build(
         units, arch_rows, total = _plan(spec, finished_proxies(done, journal.meta()))
         todo = [u for u in units if u.key not in done]
         journal.add_archs(arch_rows)
-        drive(journal, executor, run_unit, todo, total, "build", progress, on_error=failed_unit)
+        drive(journal, executor, run_unit, todo, total, label, progress, on_error=failed_unit)
     return BuildResult(total, total - len(todo), len(todo), time.perf_counter() - start, Path(journal_path))

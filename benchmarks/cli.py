@@ -331,8 +331,9 @@ def _build(args: argparse.Namespace) -> int:
     ran = skipped = 0
     seconds = 0.0
     try:
-        for one in specs:
-            result = build(one, args.out / "journal.sqlite", executor, progress=not args.quiet)
+        for i, one in enumerate(specs, start=1):
+            label = f"build {i}/{len(specs)}" if len(specs) > 1 else "build"
+            result = build(one, args.out / "journal.sqlite", executor, progress=not args.quiet, label=label)
             ran, skipped, seconds = ran + result.ran, skipped + result.skipped, seconds + result.seconds
     finally:
         close = getattr(executor, "close", None)

@@ -7,6 +7,7 @@ journal session (plan, pace, how it ended) and shows progress with a per-stage E
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import sys
 from collections.abc import Callable, Sequence
@@ -55,7 +56,9 @@ def drive(
                 committed += journal.commit_unit(unit.key, records, utc_now(), session=session)
                 advance(unit.key)
     except BaseException as exc:
-        journal.end_session(session, utc_now(), _outcome(exc))
+        # Best effort: a journal that failed (locked, disk full) must not hide the original error.
+        with contextlib.suppress(Exception):
+            journal.end_session(session, utc_now(), _outcome(exc))
         raise
     journal.end_session(session, utc_now(), "finished")
     return committed

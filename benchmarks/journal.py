@@ -28,7 +28,7 @@ def _cols(columns: Sequence[str]) -> str:
 
 _DDL = f"""
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS units (key TEXT PRIMARY KEY, finished_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS units (key TEXT PRIMARY KEY, finished_at TEXT NOT NULL, session INTEGER);
 CREATE TABLE IF NOT EXISTS archs ({_cols(ARCH_COLUMNS)}, PRIMARY KEY (arch));
 CREATE TABLE IF NOT EXISTS records (unit_key TEXT NOT NULL, row INTEGER NOT NULL, {_cols(RECORD_COLUMNS)},
     PRIMARY KEY (unit_key, row));
@@ -39,11 +39,13 @@ CREATE TABLE IF NOT EXISTS sessions (id INTEGER PRIMARY KEY, started_at TEXT NOT
 
 _COLUMNS = {
     "meta": ("key", "value"),
-    "units": ("key", "finished_at"),
+    "units": ("key", "finished_at", "session"),
     "archs": tuple(ARCH_COLUMNS),
     "records": ("unit_key", "row", *RECORD_COLUMNS),
     "sessions": ("id", "started_at", "last_at", "ended_at", "total", "todo", "ran", "outcome", "runner"),
 }
+# Journals written before session records: units without the committing session, no sessions table.
+_LEGACY_UNITS = ("key", "finished_at")
 
 
 class JournalError(RuntimeError):
@@ -51,19 +53,37 @@ class JournalError(RuntimeError):
 
 
 class Journal:
-    """A build journal at ``path`` (created if missing)."""
+    """A build journal at ``path`` (created if missing).
 
-    def __init__(self, path: str | Path) -> None:
+    ``readonly=True`` opens an existing journal without writing to it (no schema change, no
+    migration), also while a build is writing it, and also a journal from before session records.
+    """
+
+    def __init__(self, path: str | Path, readonly: bool = False) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.readonly = readonly
+        if readonly and not self.path.is_file():
+            raise JournalError(f"{self.path}: no such journal")
+        if not readonly:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            self._db = sqlite3.connect(self.path, isolation_level=None, timeout=30)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=FULL")
-            self._db.executescript(_DDL)
+            if readonly:
+                self._db = sqlite3.connect(
+                    f"file:{self.path}?mode=ro", uri=True, isolation_level=None, timeout=30
+                )
+            else:
+                self._db = sqlite3.connect(self.path, isolation_level=None, timeout=30)
+                self._db.execute("PRAGMA journal_mode=WAL")
+                self._db.execute("PRAGMA synchronous=FULL")
+                self._db.executescript(_DDL)
+                if self._columns("units") == _LEGACY_UNITS:
+                    self._db.execute("ALTER TABLE units ADD COLUMN session INTEGER")
             for table, expected in _COLUMNS.items():
-                found = tuple(row[1] for row in self._db.execute(f"PRAGMA table_info({table})"))
-                if found != expected:
+                found = self._columns(table)
+                legacy = readonly and (
+                    (table == "units" and found == _LEGACY_UNITS) or (table == "sessions" and not found)
+                )
+                if found != expected and not legacy:
                     raise JournalError(
                         f"{self.path}: not an archbench journal (table {table!r} has columns {list(found)})"
                     )
@@ -73,6 +93,9 @@ class Journal:
         except JournalError:
             self._db.close()
             raise
+
+    def _columns(self, table: str) -> tuple[str, ...]:
+        return tuple(row[1] for row in self._db.execute(f"PRAGMA table_info({table})"))
 
     def close(self) -> None:
         """Close the database connection."""
@@ -139,7 +162,9 @@ class Journal:
                 f"INSERT OR IGNORE INTO records VALUES (?, ?, {', '.join('?' * len(RECORD_COLUMNS))})",
                 [(key, i, *(r[c] for c in RECORD_COLUMNS)) for i, r in enumerate(records)],
             )
-            db.execute("INSERT INTO units VALUES (?, ?)", (key, finished_at))
+            db.execute(
+                "INSERT INTO units (key, finished_at, session) VALUES (?, ?, ?)", (key, finished_at, session)
+            )
             if session is not None:
                 db.execute(
                     "UPDATE sessions SET ran = ran + 1, last_at = ? WHERE id = ?", (finished_at, session)
@@ -165,18 +190,20 @@ class Journal:
 
     def sessions(self) -> list[dict[str, Any]]:
         """Every recorded session, oldest first (``todo`` decoded; a killed run has no ``ended_at``)."""
+        if not self._columns("sessions"):
+            return []
         columns = _COLUMNS["sessions"]
-        rows = [
-            dict(zip(columns, r))
-            for r in self._db.execute(f"SELECT {_cols(columns)} FROM sessions ORDER BY id")
-        ]
+        cursor = self._db.execute(f"SELECT {_cols(columns)} FROM sessions ORDER BY id")
+        rows = [dict(zip(columns, r)) for r in cursor]
         for r in rows:
             r["todo"] = json.loads(r["todo"])
         return rows
 
-    def unit_times(self) -> list[tuple[str, str]]:
-        """``(key, finished_at)`` of every committed unit, in commit order."""
-        return list(self._db.execute("SELECT key, finished_at FROM units ORDER BY rowid"))
+    def unit_times(self) -> list[tuple[str, str, int | None]]:
+        """``(key, finished_at, session)`` of every committed unit, in commit order (session ``None``:
+        committed before session records, or outside a session, e.g. by an importer)."""
+        session = "session" if "session" in self._columns("units") else "NULL"
+        return list(self._db.execute(f"SELECT key, finished_at, {session} FROM units ORDER BY rowid"))
 
     # ---- reading back ---------------------------------------------------------------------------------
     def count(self, table: str) -> int:

@@ -10,7 +10,9 @@ get a plain, timestamped line every ``interval`` seconds on stderr instead of a 
 
 from __future__ import annotations
 
+import math
 import sys
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
@@ -30,8 +32,8 @@ def stage_counts(keys: Iterable[str]) -> dict[str, int]:
 
 
 def format_duration(seconds: float | None) -> str:
-    """``H:MM:SS`` (``?`` when unknown)."""
-    if seconds is None:
+    """``H:MM:SS`` (``?`` when unknown or not finite)."""
+    if seconds is None or not math.isfinite(seconds):
         return "?"
     whole = max(0, round(seconds))
     return f"{whole // 3600}:{whole % 3600 // 60:02d}:{whole % 60:02d}"
@@ -59,6 +61,10 @@ class StageEta:
         self.remaining[stage] = max(0, self.remaining[stage] - 1)
         self._last = now
 
+    def set_remaining(self, remaining: Mapping[str, int]) -> None:
+        """Replace the work left per stage (the pace so far is kept)."""
+        self.remaining = Counter({k: v for k, v in remaining.items() if v > 0})
+
     def restart(self, start: float) -> None:
         """A new run starts at ``start``: its first unit is charged from there (pace is kept)."""
         self._last = start
@@ -82,8 +88,9 @@ class StageEta:
 class RunProgress:
     """Progress of one journaled run: ``with RunProgress(...) as advance: advance(key)`` per unit.
 
-    On a terminal it is a rich bar with the per-stage ETA; otherwise it writes a line every
-    ``interval`` seconds and one at the end to ``stream`` (stderr). Disabled, it does nothing.
+    On a terminal it is a rich bar with the per-stage ETA; otherwise it writes an opening line, a
+    line every ``interval`` seconds (also while a long unit runs) and one at the end to ``stream``
+    (stderr). Disabled, it does nothing.
     """
 
     def __init__(
@@ -104,6 +111,7 @@ class RunProgress:
         self.start = clock()
         self.eta = StageEta(stage_counts(todo), self.start)
         self._bar = None
+        self._lock = threading.Lock()
         self._next_line = self.start + interval
 
     def __enter__(self) -> Callable[[str], None]:
@@ -111,7 +119,30 @@ class RunProgress:
             return lambda key: None
         if self.stream.isatty():
             self._open_bar()
+            return self.advance
+        todo = sum(self.eta.remaining.values())
+        self._print(
+            f"{utc_now()} {self.label}: {todo:,} units to run of a {self.total:,}-unit plan ({self.eta.left()})"
+        )
+        # Units can take hours (training): a heartbeat keeps the log moving between them.
+        self._stop = threading.Event()
+        self._heartbeat = threading.Thread(target=self._beat, name="archbench-progress", daemon=True)
+        self._heartbeat.start()
         return self.advance
+
+    def _print(self, text: str) -> None:
+        with self._lock:
+            print(text, file=self.stream, flush=True)
+
+    def _beat(self) -> None:
+        while not self._stop.wait(self.interval):
+            self._line_if_due()
+
+    def _line_if_due(self) -> None:
+        now = self.clock()
+        if now >= self._next_line:
+            self._next_line = now + self.interval
+            self._print(self.line())
 
     def _open_bar(self) -> None:
         from rich.console import Console
@@ -149,14 +180,15 @@ class RunProgress:
         self.eta.record(unit_stage(key), now)
         if self._bar is not None:
             self._bar.update(self._task, advance=1, description=self._eta_text())
-        elif now >= self._next_line:
-            print(self.line(), file=self.stream, flush=True)
-            self._next_line = now + self.interval
+        else:
+            self._line_if_due()
 
     def __exit__(self, *exc: object) -> None:
         if not self.enabled:
             return
         if self._bar is not None:
             self._bar.__exit__(*exc)
-        else:
-            print(self.line(), file=self.stream, flush=True)
+            return
+        self._stop.set()
+        self._heartbeat.join()
+        self._print(self.line())

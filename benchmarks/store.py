@@ -135,7 +135,13 @@ def from_journal(journal_path: str | Path) -> Source:
     provenance = {
         "journal": str(journal_path.resolve()),
         "journal_sha256": sha256_file(journal_path),
-        "build": {k: status[k] for k in ("wall_s", "sessions", "unrecorded_units", "unrecorded_span_s")},
+        # Sessions without their runner line: a release should not publish host names and Ray addresses.
+        "build": {
+            "wall_s": status["wall_s"],
+            "sessions": [{k: v for k, v in s.items() if k != "runner"} for s in status["sessions"]],
+            "unrecorded_units": status["unrecorded_units"],
+            "unrecorded_span_s": status["unrecorded_span_s"],
+        },
     }
     return Source(records, archs, meta, provenance)
 

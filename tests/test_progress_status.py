@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import sqlite3
+import time
 from dataclasses import dataclass
 
 import pytest
@@ -75,7 +76,8 @@ def test_plain_lines_once_per_interval_and_at_the_end():
             clock.now = 25.0 * (i + 1)  # a unit every 25 s: lines at >= 60 s, then >= 60 s later
             advance(key)
     lines = stream.getvalue().splitlines()
-    assert len(lines) == 3  # at 75 s, at 150 s, and the final line at 175 s
+    assert len(lines) == 4  # the opening line, at 75 s, at 150 s, and the final line at 175 s
+    assert lines.pop(0).endswith("build: 7 units to run of a 9-unit plan (cost 5 left, proxies 2 left)")
     # no proxy unit has finished yet: their pace (and so the ETA) is unknown, not guessed
     assert "build: 5/9 units (55.6%), elapsed 0:01:15, eta ? (cost 2 left, proxies 2 left)" in lines[0]
     assert "build: 8/9 units (88.9%), elapsed 0:02:30, eta 0:00:25 (proxies 1 left)" in lines[1]
@@ -239,4 +241,85 @@ def test_status_tolerates_untimed_units(tmp_path):
         j.commit_unit("cost|x", [], "t")
         j.commit_unit("cost|y", [], stamp(5))
     status = journal_status(path)
-    assert status["units"] == 2 and status["unrecorded_units"] == 1 and status["sessions"] == []
+    assert status["units"] == 2 and status["unrecorded_units"] == 2 and status["sessions"] == []
+    assert status["unrecorded_span_s"] == 0.0
+
+
+def test_units_belong_to_the_session_that_committed_them(tmp_path):
+    """Times have one-second resolution: a session starting in the second of the previous one's last
+    commit must not take that unit, and overlapping runs count their common time once."""
+    path = tmp_path / "journal.sqlite"
+    with Journal(path) as j:
+        a = j.start_session(stamp(0), 4, {"cost": 2}, "a")
+        j.commit_unit("cost|1", [], stamp(5), session=a)
+        b = j.start_session(stamp(5), 4, {"cost": 1, "proxies": 2}, "b")  # same second, overlapping
+        j.commit_unit("cost|2", [], stamp(5), session=a)
+        j.end_session(a, stamp(6), "finished")
+        j.commit_unit("proxies|1", [], stamp(15), session=b)
+    status = journal_status(path)
+    first, second = status["sessions"]
+    assert first["committed_by_stage"] == {"cost": 2} and first["ran"] == 2
+    assert second["committed_by_stage"] == {"proxies": 1}
+    assert status["left_by_stage"] == {"cost": 1, "proxies": 1}
+    assert status["wall_s"] == 15.0  # [0, 6] and [5, 15]: 15 s of wall time, not 6 + 10
+
+
+def test_a_session_followed_by_others_without_a_clean_end_was_killed(tmp_path):
+    path = tmp_path / "journal.sqlite"
+    with Journal(path) as j:
+        a = j.start_session(stamp(0), 2, {"cost": 2}, "a")
+        j.commit_unit("cost|1", [], stamp(3), session=a)
+        b = j.start_session(stamp(100), 2, {"cost": 1}, "b")
+        j.commit_unit("cost|2", [], stamp(101), session=b)
+    first, second = journal_status(path)["sessions"]
+    assert first["state"].startswith("killed") and second["state"].startswith("no clean end")
+
+
+LEGACY_DDL = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE units (key TEXT PRIMARY KEY, finished_at TEXT NOT NULL);
+CREATE TABLE archs ("space", "space_version", "arch", "arch_id", "index", "degenerate", PRIMARY KEY (arch));
+CREATE TABLE records (unit_key TEXT NOT NULL, row INTEGER NOT NULL, "space", "space_version", "arch_id", "arch",
+    "task", "metric", "value", "unit", "fidelity", "epoch", "seed", "device", "protocol_hash", "seconds",
+    "status", "message", "archbench_version", "created_at", PRIMARY KEY (unit_key, row));
+"""
+
+
+def test_status_reads_a_journal_from_before_sessions_without_changing_it(tmp_path):
+    path = tmp_path / "journal.sqlite"
+    with sqlite3.connect(path) as db:
+        db.executescript(LEGACY_DDL)
+        db.execute("INSERT INTO units VALUES ('cost|1', ?), ('cost|2', ?)", (stamp(0), stamp(40)))
+    before = path.read_bytes()
+    status = journal_status(path)
+    assert (status["units"], status["unrecorded_units"], status["unrecorded_span_s"]) == (2, 2, 40.0)
+    assert path.read_bytes() == before  # read-only: no sessions table, no new column
+    with Journal(path) as j:  # a build opening it migrates: units gain their session column
+        assert j.done() == {"cost|1", "cost|2"}
+        assert j.unit_times()[0] == ("cost|1", stamp(0), None)
+        j.commit_unit("cost|3", [], stamp(50), session=j.start_session(stamp(45), 3, {"cost": 1}, "t"))
+    assert journal_status(path)["sessions"][0]["committed_by_stage"] == {"cost": 1}
+
+
+def test_units_of_a_legacy_session_are_attributed_by_time(tmp_path):
+    """Units committed by a version that recorded sessions but not each unit's session."""
+    path = tmp_path / "journal.sqlite"
+    with Journal(path) as j:
+        sid = j.start_session(stamp(10), 3, {"cost": 3}, "t")
+        for t in (11, 12):
+            j.commit_unit(f"cost|{t}", [], stamp(t))  # no session recorded with the unit
+            j._db.execute("UPDATE sessions SET ran = ran + 1, last_at = ? WHERE id = ?", (stamp(t), sid))
+        j.commit_unit("cost|0", [], stamp(2))  # before any session
+    status = journal_status(path)
+    assert status["sessions"][0]["committed_by_stage"] == {"cost": 2}
+    assert status["unrecorded_units"] == 1 and status["left_by_stage"] == {"cost": 1}
+
+
+def test_the_heartbeat_writes_while_a_long_unit_runs():
+    stream = io.StringIO()
+    with RunProgress("train", 1, ["train|a"], interval=0.05, stream=stream) as advance:
+        time.sleep(0.3)  # one unit that takes six intervals
+        advance("train|a")
+    lines = stream.getvalue().splitlines()
+    assert len(lines) >= 4 and "train: 0/1 units (0.0%)" in lines[1]
+    assert lines[-1].split(" ", 1)[1].startswith("train: 1/1 units (100.0%)")

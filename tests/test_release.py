@@ -85,6 +85,7 @@ def test_release_layout_manifest_and_card(released, shared):
     with Journal(shared.journal) as journal:
         assert session["outcome"] == "finished" and session["ran"] == len(journal.done())
     assert prov["build"]["wall_s"] == session["wall_s"] >= 0 and prov["build"]["unrecorded_units"] == 0
+    assert "runner" not in session  # no host names or cluster addresses in a published release
     assert m["summary"]["records"] == len(open_table(shared.table).records)
     card = (released / "README.md").read_text()
     assert card.startswith("---\nlicense: cc-by-4.0")
