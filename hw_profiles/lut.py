@@ -44,12 +44,17 @@ work, interference only ever adds time, so the fastest round is the least distur
 
 
 def combine_rounds(values: Sequence[float], statistic: str = "min") -> float:
-    """One latency from several rounds' medians (ValueError naming the valid statistics)."""
+    """One latency from several rounds' medians; NaN (a failed round) only if every round failed.
+
+    Failed rounds are left out rather than passed on: Python's ``min`` and ``median`` give answers that
+    depend on where a NaN sits. ValueError names the valid statistics.
+    """
     if statistic not in ROUND_STATISTICS:
         raise ValueError(f"unknown round statistic {statistic!r} (valid: {', '.join(ROUND_STATISTICS)})")
     if not values:
         raise ValueError("combining rounds needs at least one measured value")
-    return float(ROUND_STATISTICS[statistic](values))
+    measured = [v for v in values if not math.isnan(v)]
+    return float(ROUND_STATISTICS[statistic](measured)) if measured else float("nan")
 
 
 @dataclass(frozen=True)
@@ -261,35 +266,34 @@ class LatencyLUT:
 def merge_rounds(rounds: Sequence[LatencyLUT], statistic: str = "min") -> LatencyLUT:
     """One LUT from the same blocks measured in several rounds (e.g. interleaved with other work).
 
-    Each entry's ``latency_ms`` is the ``statistic`` of its rounds' medians; ``rounds`` and
-    ``round_spread`` (slowest / fastest round) record how much the rounds disagreed.
+    Each entry's ``latency_ms`` is the ``statistic`` of its rounds' medians (:func:`combine_rounds`),
+    its IQR / CV / runs those of the round closest to that value; ``rounds`` and ``round_spread``
+    (slowest / fastest round) record how much the rounds disagreed.
     """
     if not rounds:
         raise ValueError("merging LUT rounds needs at least one LUT")
     first = rounds[0]
-    for other in rounds[1:]:
-        if (other.protocol.hash, other.C, other.N, other.resolution) != (
-            first.protocol.hash,
-            first.C,
-            first.N,
-            first.resolution,
-        ):
-            raise ValueError("LUT rounds must share one protocol and network shape")
-    values: dict[tuple[str, int], list[float]] = {}
+    shape = (first.protocol.hash, first.C, first.N, first.resolution)
+    if any((o.protocol.hash, o.C, o.N, o.resolution) != shape for o in rounds[1:]):
+        raise ValueError("LUT rounds must share one protocol and network shape")
+    entries: dict[tuple[str, int], list[dict[str, Any]]] = {}
     for lut in rounds:
         for row in lut.rows:
-            values.setdefault((row["key"], row["batch"]), []).append(row["latency_ms"])
-    if any(len(v) != len(rounds) for v in values.values()):
+            entries.setdefault((row["key"], row["batch"]), []).append(row)
+    if any(len(found) != len(rounds) for found in entries.values()):
         raise ValueError("LUT rounds must measure the same blocks at the same batch sizes")
     merged = LatencyLUT(first.protocol, first.C, first.N, first.resolution)
-    for row in first.rows:
-        found = values[(row["key"], row["batch"])]
+    for found in entries.values():
+        times = [r["latency_ms"] for r in found]
+        value = combine_rounds(times, statistic)
+        closest = min(found, key=lambda r: abs(r["latency_ms"] - value))
+        low, high = min(times), max(times)
         merged.rows.append(
             {
-                **row,
-                "latency_ms": combine_rounds(found, statistic),
+                **closest,
+                "latency_ms": value,
                 "rounds": len(found),
-                "round_spread": max(found) / min(found) if min(found) > 0 else float("nan"),
+                "round_spread": high / low if low > 0 else float("nan"),
             }
         )
     return merged

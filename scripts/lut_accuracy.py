@@ -5,8 +5,9 @@ and ``--cells`` other cells (to evaluate it) in ``--rounds`` interleaved rounds:
 every block, then every cell in a fresh random order, so slow drift of the machine's speed reaches
 blocks, fit cells and held-out cells alike. Every entry is the ``--statistic`` (default ``min``) of
 its rounds' medians. Prints nn-Meter's figures (share within +-10 %, RMSE, Spearman) per batch size,
-and the *measurement ceiling*: how often two independent halves of the rounds (even vs odd) agree
-within +-10 % on the held-out cells. A model cannot be judged more precisely than that.
+and, for an even number of rounds, the *measurement ceiling*: how often two independent halves of
+the rounds (even vs odd) agree within +-10 % on the held-out cells. Each half combines half the
+rounds, so it is a conservative (noisier) stand-in for the full measurement's repeatability.
 Writes ``OUT/lut.parquet`` and ``OUT/report.json`` (every cell's rounds included).
 
     python scripts/lut_accuracy.py --batch 1,64 --cells 200 --fit 40 --rounds 4 --out runs/lut
@@ -27,11 +28,15 @@ def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--device", default="cpu", help="target (default: cpu)")
     p.add_argument("--dtype", default="float32")
-    p.add_argument("--batch", default="1,64", help="comma-separated batch sizes (default: 1,64)")
+    p.add_argument(
+        "--batch", type=_batches, default="1,64", help="comma-separated batch sizes (default: 1,64)"
+    )
     p.add_argument("--cells", type=int, default=200, help="held-out cells evaluated (default: 200)")
     p.add_argument("--fit", type=int, default=40, help="cells used to fit the correction (default: 40)")
     p.add_argument("--rounds", type=int, default=4, help="interleaved measurement rounds (default: 4)")
-    p.add_argument("--statistic", default="min", help="how rounds combine: min or median (default: min)")
+    p.add_argument(
+        "--statistic", default="min", choices=("min", "median"), help="how rounds combine (default: min)"
+    )
     p.add_argument("--C", type=int, default=16)
     p.add_argument("--N", type=int, default=5)
     p.add_argument("--resolution", type=int, default=32)
@@ -43,9 +48,20 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+def _batches(text: str) -> tuple[int, ...]:
+    try:
+        found = tuple(int(b) for b in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated batch sizes, got {text!r}") from None
+    if not found or min(found) < 1:
+        raise argparse.ArgumentTypeError(f"batch sizes must be >= 1, got {text!r}")
+    return found
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the LUT accuracy experiment and print one line per batch size."""
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
 
     import spaces
     from hw_profiles.lut import CALIBRATED_OPS, accuracy, combine_rounds, merge_rounds, profile_lut
@@ -53,12 +69,13 @@ def main(argv: list[str] | None = None) -> int:
     from hw_profiles.protocol import MeasurementProtocol
     from spaces.tasks import get_task
 
-    if args.rounds < 1 or args.cells < 2 or args.fit < len(CALIBRATED_OPS) + 1:
-        raise SystemExit(
-            f"lut_accuracy: need --rounds >= 1, --cells >= 2, --fit >= {len(CALIBRATED_OPS) + 1}"
-        )
-    combine_rounds([1.0], args.statistic)  # an unknown statistic fails before any measuring
-    batches = tuple(int(b) for b in args.batch.split(","))
+    space = spaces.get("nb201")
+    need = len(CALIBRATED_OPS) + 1
+    if args.rounds < 1 or args.cells < 2 or args.fit < need:
+        parser.error(f"need --rounds >= 1, --cells >= 2 and --fit >= {need}")
+    if args.fit + args.cells > space.size:
+        parser.error(f"--fit + --cells is {args.fit + args.cells}, but the space has {space.size} cells")
+    batches = args.batch
     protocol = MeasurementProtocol(
         task="cifar10",
         target=args.device,
@@ -71,7 +88,6 @@ def main(argv: list[str] | None = None) -> int:
         metrics=("latency",),
         build={"C": args.C, "N": args.N},
     )
-    space = spaces.get("nb201")
     rng = np.random.default_rng(args.seed)
     cells: dict[str, object] = {}
     while len(cells) < args.fit + args.cells:  # distinct concrete cells (latency is per concrete cell)
@@ -119,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
         acc = accuracy(pred, meas)
         raw = accuracy([lut.raw(ops[x.string], batch) for x in held_out], meas)
         ceiling = None
-        if args.rounds >= 2:  # two independent halves of the rounds, measured on the same cells
+        if args.rounds % 2 == 0:  # two independent halves of the rounds, measured on the same cells
             even = [stat(rounds[batch][x.string][0::2]) for x in held_out]
             odd = [stat(rounds[batch][x.string][1::2]) for x in held_out]
             ceiling = accuracy(even, odd)

@@ -159,6 +159,11 @@ def test_combine_rounds() -> None:
         combine_rounds([1.0], "mean")
     with pytest.raises(ValueError, match="at least one"):
         combine_rounds([])
+    nan = float("nan")
+    # a failed round is left out wherever it sits; all failed is NaN
+    assert combine_rounds([nan, 2.0, 1.0]) == combine_rounds([2.0, nan, 1.0]) == 1.0
+    assert combine_rounds([nan, 3.0, 1.0], "median") == 2.0
+    assert math.isnan(combine_rounds([nan, nan]))
 
 
 def test_merge_rounds_takes_each_entrys_statistic() -> None:
@@ -171,6 +176,12 @@ def test_merge_rounds_takes_each_entrys_statistic() -> None:
     assert merge_rounds([slow, fast, slow], "median").raw(ops, 2) == pytest.approx(slow.raw(ops, 2))
     measured = [r for r in merged.rows if r["latency_ms"] > 0]
     assert all(r["rounds"] == 3 and r["round_spread"] == pytest.approx(2.0) for r in measured)
+    for row in fast.rows:
+        row["cv"] = 0.01
+    for row in slow.rows:
+        row["cv"] = 0.5
+    remerged = merge_rounds([slow, fast, slow]).rows
+    assert {r["cv"] for r in remerged if r["latency_ms"] > 0} == {0.01}  # the fast round's spread
     other = LatencyLUT(PROTOCOL, C=4, N=1, resolution=8, rows=list(fast.rows))
     with pytest.raises(ValueError, match="one protocol and network shape"):
         merge_rounds([fast, other])
@@ -189,21 +200,29 @@ def test_lut_accuracy_script_end_to_end(tmp_path: Path, capsys) -> None:
     spec = importlib.util.spec_from_file_location("lut_accuracy", path)
     script = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(script)
-    args = ["--batch", "1,2", "--cells", "4", "--fit", "6", "--rounds", "3", "--C", "4", "--N", "1"]
+    args = ["--batch", "1,2", "--cells", "4", "--fit", "6", "--rounds", "2", "--C", "4", "--N", "1"]
     args += ["--resolution", "8", "--min-run-time", "0.002", "--out", str(tmp_path)]
     assert script.main(args) == 0
     report = json.loads((tmp_path / "report.json").read_text())
-    assert (report["rounds"], report["statistic"]) == (3, "min")
+    assert (report["rounds"], report["statistic"]) == (2, "min")
     for batch in ("1", "2"):
         found = report["batches"][batch]
         assert found["corrected"]["n"] == 4 and found["measurement_ceiling"]["n"] == 4
         cells = found["cells"]
         assert len(cells) == 10 and sum(c["fit"] for c in cells) == 6
         for c in cells:
-            assert len(c["rounds_ms"]) == 3 and c["measured_ms"] == min(c["rounds_ms"])
+            assert len(c["rounds_ms"]) == 2 and c["measured_ms"] == min(c["rounds_ms"])
     lut = LatencyLUT.load(tmp_path / "lut.parquet")
-    assert set(lut.correction) == {1, 2} and all(r["rounds"] == 3 for r in lut.rows)
+    assert set(lut.correction) == {1, 2} and all(r["rounds"] == 2 for r in lut.rows)
     out = capsys.readouterr().out
-    assert "round 3/3 done" in out and "the measurement's own halves agree" in out
-    with pytest.raises(SystemExit, match="--rounds >= 1"):
-        script.main(["--rounds", "0"])
+    assert "round 2/2 done" in out and "the measurement's own halves agree" in out
+    for bad, message in (
+        (["--rounds", "0"], "need --rounds >= 1"),
+        (["--batch", "1,,64"], "expected comma-separated batch sizes"),
+        (["--statistic", "mean"], "invalid choice: 'mean'"),
+        (["--cells", "15000", "--fit", "1000"], "the space has 15625 cells"),
+    ):
+        with pytest.raises(SystemExit) as exit_info:
+            script.main(bad)
+        assert exit_info.value.code == 2
+        assert message in capsys.readouterr().err
