@@ -33,14 +33,23 @@ def _report_arguments(p: argparse.ArgumentParser, n_boot: int) -> None:
     p.add_argument("--out", type=Path, required=True, help="folder for the report files")
 
 
-def _open_inputs(args: argparse.Namespace):
-    """The proxy table, the truth table (or None) and the proxies to report."""
-    from benchmarks.report import default_proxies
+def _open_inputs(args: argparse.Namespace, with_target_fidelities: bool = False):
+    """The proxy table, the truth table (or None) and the proxies to report.
+
+    By default every proxy of the table; ``with_target_fidelities`` adds the target itself, so its
+    lower fidelities in the table are reported as proxies (``proxies evaluate``).
+    """
+    from benchmarks.report import default_proxies, report_proxies
     from benchmarks.table import open_table
 
     table = open_table(args.table)
     truth = open_table(args.truth) if args.truth else None
-    proxies = list(args.proxies) if args.proxies else default_proxies(table, args.target)
+    if args.proxies:
+        proxies = list(args.proxies)
+    elif with_target_fidelities:
+        proxies = report_proxies(table, args.target, truth)
+    else:
+        proxies = default_proxies(table, args.target)
     unknown = sorted(set(proxies) - set(table.records["metric"]))
     if unknown:
         raise CLIError(f"proxies {unknown} have no records in {args.table}")
@@ -71,11 +80,9 @@ def _evaluate(args: argparse.Namespace) -> int:
     import pandas as pd
 
     from benchmarks.render import write_report
-    from benchmarks.report import correlation_report, points, report_proxies, to_markdown
+    from benchmarks.report import correlation_report, points, to_markdown
 
-    table, truth, proxies = _open_inputs(args)
-    if not args.proxies:  # the target's lower fidelities are proxies too
-        proxies = report_proxies(table, args.target, truth)
+    table, truth, proxies = _open_inputs(args, with_target_fidelities=True)
     tasks = list(args.task) if args.task else sorted(table.records["task"].unique())
     reports, plotted = [], []
     for task in tasks:

@@ -189,7 +189,23 @@ def aligned(
     for column in columns:
         wide = table.wide([column.metric], task=task, protocol_hash=column.protocol_hash or protocol_hash)
         frame[column.name] = wide[column.metric].reindex(frame.index) if column.metric in wide else np.nan
-    return frame, by_seed, columns
+    return frame, by_seed, _collapse_identical(frame, columns)
+
+
+def _collapse_identical(frame: pd.DataFrame, columns: list[Column]) -> list[Column]:
+    """One plain column for a metric whose protocol variants hold identical values (e.g. ``params``
+    under protocols that differ only in the proxy batch size): rows that say nothing new are noise."""
+    kept: list[Column] = []
+    for metric in dict.fromkeys(c.metric for c in columns):
+        group = [c for c in columns if c.metric == metric]
+        first = frame[group[0].name]
+        if len(group) > 1 and all(frame[c.name].equals(first) for c in group[1:]):
+            frame[metric] = first
+            frame.drop(columns=[c.name for c in group if c.name != metric], inplace=True)
+            kept.append(Column(metric, metric, group[0].protocol_hash))
+        else:
+            kept += group
+    return kept
 
 
 def points(

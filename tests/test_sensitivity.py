@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import math
+
 import pandas as pd
 import pytest
 from _bench_helpers import ALL_CONV, ALL_NONE, MIXED, PROTOCOL, REP
 
 from benchmarks.cli import main
-from benchmarks.report import correlation_report
+from benchmarks.report import CEILING, correlation_report
 from benchmarks.sensitivity import label_protocols, protocol_variants, sensitivity_report
 from benchmarks.table import open_table
 
@@ -90,10 +92,16 @@ def test_a_table_with_several_protocols_refuses_silent_averaging(varied):
     report = correlation_report(table, "val_acc", proxies=["snip"], n_boot=20).set_index("proxy")
     rows = [name for name in report.index if name.startswith("snip[")]
     assert len(rows) == 3 and "snip[batch_size=4,bn_mode=train]" in rows
+    compared = []
     for h, protocol in table.manifest["protocols"].items():
         alone = correlation_report(table, "val_acc", proxies=["snip"], n_boot=20, protocol_hash=h)
         name = f"snip[batch_size={protocol['batch_size']},bn_mode={protocol['bn_mode']}]"
         assert report.loc[name, "kendall"] == pytest.approx(alone.iloc[0]["kendall"], nan_ok=True)
+        compared.append(alone.iloc[0]["kendall"])
+    assert not all(math.isnan(k) for k in compared)  # the comparison above checked real numbers
+    # params does not depend on the proxy protocol: its identical variants collapse into one row
+    both = correlation_report(table, "val_acc", proxies=["params", "snip"], n_boot=20)
+    assert [p for p in both["proxy"] if not p.startswith("snip[")] == ["params", CEILING]
     one = next(iter(table.manifest["protocols"]))
     assert (
         len(table.wide(["snip"], protocol_hash=one)) == 4

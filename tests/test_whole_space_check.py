@@ -53,3 +53,9 @@ def test_one_wrong_cost_value_fails_the_closed_form_check(check, tmp_path_factor
     out = capsys.readouterr().out
     assert "FAIL: params equals the closed form" in out and f"first wrong: {ARCHS[0]}" in out
     assert "ok:   flops equals the closed form" in out
+
+
+def test_an_unreadable_table_is_one_line(check, tmp_path, capsys):
+    assert check.main([str(tmp_path / "missing")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("check_whole_space: error: ")
