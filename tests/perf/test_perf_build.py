@@ -94,8 +94,70 @@ def test_build_of_a_finished_whole_space_journal_is_quick(benchmark, nb201, tmp_
     journal = tmp_path / "journal.sqlite"
     Journal(journal).close()  # the schema; then every unit marked done in one transaction
     with sqlite3.connect(journal) as db:
-        db.executemany("INSERT INTO units VALUES (?, ?)", [(u.key, utc_now()) for u in plan(spec)[0]])
+        db.executemany(
+            "INSERT INTO units (key, finished_at) VALUES (?, ?)", [(u.key, utc_now()) for u in plan(spec)[0]]
+        )
     result = benchmark.pedantic(
         build, args=(spec, journal, LocalExecutor(1, 1)), kwargs={"progress": False}, rounds=1, iterations=1
     )
     assert (result.ran, result.skipped) == (0, 15_625)
+
+
+def test_commit_cost_of_session_records(benchmark, tmp_path):
+    """Each commit also moves its session's count and last time (same transaction): the cost of that,
+    as a ratio against plain commits in the same process (interleaved blocks of 500 units)."""
+    from benchmarks.journal import Journal
+    from benchmarks.schema import RECORD_COLUMNS, utc_now
+
+    record = dict.fromkeys(RECORD_COLUMNS)
+    records = [dict(record, metric=f"m{i}") for i in range(7)]  # a first-proxy-set unit's 7 records
+    times = {"plain": 0.0, "session": 0.0}
+    with Journal(tmp_path / "journal.sqlite") as journal:
+        session = journal.start_session(utc_now(), 10_000, {"proxies": 10_000}, "bench")
+
+        def blocks() -> None:
+            for block in range(5):
+                for mode in ("plain", "session"):
+                    start = time.perf_counter()
+                    for i in range(500):
+                        key = f"proxies|{mode}|{block}|{i}|{time.perf_counter_ns()}"
+                        journal.commit_unit(
+                            key, records, utc_now(), session=session if mode == "session" else None
+                        )
+                    times[mode] += time.perf_counter() - start
+
+        benchmark.pedantic(blocks, rounds=1, iterations=1)
+    ratio = times["session"] / times["plain"]
+    benchmark.extra_info.update(
+        {
+            "plain_ms_per_commit": 1e3 * times["plain"] / 2500,
+            "session_ms_per_commit": 1e3 * times["session"] / 2500,
+            "session_over_plain": ratio,
+        }
+    )
+    assert ratio < 3  # an UPDATE by primary key beside the inserts, in one fsynced transaction
+
+
+def test_status_of_a_whole_space_journal(benchmark, nb201, tmp_path):
+    """``archbench status`` on a journal the size of a whole-space build (22,091 units, 3 sessions)."""
+    from benchmarks.journal import Journal
+    from benchmarks.status import journal_status
+
+    cells = tuple(a.string for a in nb201.enumerate())
+    spec = BuildSpec(space="nb201", task="mnist5k", archs=cells, proxies=FIRST_SET, protocol=PROTOCOL)
+    keys = [u.key for u in plan(spec)[0]]
+    path = tmp_path / "journal.sqlite"
+    with Journal(path) as journal:
+        for n, part in enumerate((keys[:8000], keys[8000:16000], keys[16000:])):
+            session = journal.start_session(f"2026-01-01T0{n}:00:00+00:00", len(keys), {"cost": 1}, "bench")
+            journal._db.execute("BEGIN")
+            journal._db.executemany(
+                "INSERT INTO units VALUES (?, ?, ?)",
+                [
+                    (k, f"2026-01-01T0{n}:{i // 1000 % 60:02d}:{i % 60:02d}+00:00", session)
+                    for i, k in enumerate(part)
+                ],
+            )
+            journal._db.execute("COMMIT")
+    status = benchmark.pedantic(journal_status, args=(path,), rounds=3, iterations=1)
+    assert status["units"] == len(keys) == 22_091 and len(status["sessions"]) == 3
