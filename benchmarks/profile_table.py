@@ -53,7 +53,12 @@ class ProfileResult:
 def plan(
     space_name: str, archs: list[str] | tuple[str, ...], protocol: MeasurementProtocol, device: str
 ) -> tuple[list[ProfileUnit], list[dict[str, Any]]]:
-    """The units and architecture rows of a profile run (every concrete architecture is measured)."""
+    """The units and architecture rows of a profile run (every concrete architecture is measured).
+
+    Units run in an order fixed by their keys' SHA-256, not in the given order: a machine's speed
+    drifts over a long run, and measuring architectures in enumeration order (all ``none`` cells
+    first...) would turn that drift into a bias by op pattern. The order is the same on every resume.
+    """
     import spaces
     from benchmarks.schema import arch_row
 
@@ -69,6 +74,7 @@ def plan(
         for a in parsed
         for b in protocol.batch_sizes
     ]
+    units.sort(key=lambda u: hashlib.sha256(u.key.encode()).digest())
     return units, [arch_row(space, a) for a in parsed]
 
 

@@ -168,6 +168,21 @@ def test_profile_table_is_resumable_and_records_protocol_and_device(nb201, tmp_p
         assert journal.count("units") == 4
 
 
+def test_profile_units_run_in_a_fixed_order_unrelated_to_the_given_one(nb201) -> None:
+    """Drift of the machine's speed must not line up with enumeration order (all-none cells first)."""
+    from benchmarks.profile_table import plan
+
+    protocol = MeasurementProtocol(batch_sizes=(1, 2), **TINY)
+    archs = [a.string for a in list(nb201.enumerate())[:40]]
+    units, _ = plan("nb201", archs, protocol, "cpu:test")
+    again, _ = plan("nb201", archs[::-1], protocol, "cpu:test")
+    assert [u.key for u in units] == [u.key for u in again]  # the same order on every resume
+    given = [(a, b) for a in archs for b in protocol.batch_sizes]
+    assert [(u.arch, u.batch_size) for u in units] != given and sorted(given) == sorted(
+        (u.arch, u.batch_size) for u in units
+    )
+
+
 def test_cli_profile_builds_a_table(tmp_path: Path, capsys) -> None:
     archs = tmp_path / "archs.txt"
     archs.write_text(f"# two cells\n{ARCH}\n\n|none~0|+|none~0|none~1|+|none~0|none~1|none~2|\n")
