@@ -111,7 +111,7 @@ class RunProgress:
         self.start = clock()
         self.eta = StageEta(stage_counts(todo), self.start)
         self._bar = None
-        self._lock = threading.Lock()
+        self._lock, self._print_lock = threading.Lock(), threading.Lock()
         self._next_line = self.start + interval
 
     def __enter__(self) -> Callable[[str], None]:
@@ -131,7 +131,7 @@ class RunProgress:
         return self.advance
 
     def _print(self, text: str) -> None:
-        with self._lock:
+        with self._print_lock:
             print(text, file=self.stream, flush=True)
 
     def _beat(self) -> None:
@@ -139,10 +139,13 @@ class RunProgress:
             self._line_if_due()
 
     def _line_if_due(self) -> None:
-        now = self.clock()
-        if now >= self._next_line:
+        with self._lock:  # the heartbeat thread and advance() both get here: one line per interval
+            now = self.clock()
+            if now < self._next_line:
+                return
             self._next_line = now + self.interval
-            self._print(self.line())
+            text = self.line()
+        self._print(text)
 
     def _open_bar(self) -> None:
         from rich.console import Console
