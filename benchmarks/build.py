@@ -17,7 +17,7 @@ from typing import Any
 from benchmarks.driver import drive
 from benchmarks.executors import Executor, LocalExecutor
 from benchmarks.journal import Journal, JournalError
-from benchmarks.schema import arch_row, make_record
+from benchmarks.schema import arch_fields, arch_row, make_record
 from proxies.base import get_proxy
 from proxies.protocol import Protocol
 from proxies.training import Recipe
@@ -202,10 +202,7 @@ def _unit_context(unit: Unit) -> tuple[Any, Any, dict[str, Any]]:
     space = spaces.get(unit.space)
     arch = space.parse(unit.arch)
     base = {
-        "space": space.name,
-        "space_version": space.version,
-        "arch_id": arch.arch_id,
-        "arch": arch.string,
+        **arch_fields(space, arch),
         "task": unit.task,
         "seed": unit.seed,
         "device": describe(unit.device).label,

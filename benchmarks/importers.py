@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from benchmarks.journal import Journal
-from benchmarks.schema import arch_row, make_record, utc_now
+from benchmarks.schema import arch_fields, arch_row, make_record, utc_now
 from benchmarks.store import export, sha256_file
 
 if TYPE_CHECKING:
@@ -128,10 +128,7 @@ def import_accuracies(path: str | Path, spec: AccuracyImport, out: str | Path) -
     protocol_hash = sha256_of(settings)
     records = [
         make_record(
-            space=space.name,
-            space_version=space.version,
-            arch_id=a.arch_id,
-            arch=a.string,
+            **arch_fields(space, a),
             task=spec.task,
             metric=spec.metric,
             value=float(v),
@@ -324,9 +321,7 @@ def import_zero_cost_json(path: str | Path, out: str | Path, space_name: str = "
             archs[arch.string] = arch
             if not isinstance(fields, dict):
                 raise ValueError(f"{where}: expected an object of proxies")
-            common = dict(
-                space=space.name, space_version=space.version, arch_id=arch.arch_id, arch=arch.string
-            )
+            common = arch_fields(space, arch)
             for name, entry in fields.items():
                 if name in _NASLIB_IGNORED:
                     continue
@@ -479,10 +474,7 @@ def import_hardware_table(path: str | Path, spec: HardwareImport, out: str | Pat
     hashes = {d: sha256_of(p) for d, p in protocols.items()}
     records = [
         make_record(
-            space=space.name,
-            space_version=space.version,
-            arch_id=a.arch_id,
-            arch=a.string,
+            **arch_fields(space, a),
             task=spec.task,
             metric=m,
             value=float(v),

@@ -81,16 +81,13 @@ def plan(
 def run_unit(unit: ProfileUnit) -> list[dict[str, Any]]:
     """Profile one unit and return its records (failures are records with a status, never raised)."""
     import spaces
-    from benchmarks.schema import make_record
+    from benchmarks.schema import arch_fields, make_record
 
     space = spaces.get(unit.space)
     arch = space.parse(unit.arch)
     protocol = MeasurementProtocol.from_dict(unit.protocol)
     base = {
-        "space": space.name,
-        "space_version": space.version,
-        "arch_id": arch.arch_id,
-        "arch": arch.string,
+        **arch_fields(space, arch),
         "task": protocol.task,
         "fidelity": 0,
         "epoch": 0,

@@ -65,16 +65,14 @@ def utc_now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
+def arch_fields(space: object, arch: object) -> dict[str, object]:
+    """The record fields naming ``arch`` (a ``spaces.Architecture``) in ``space``: space, version, ids."""
+    return {"space": space.name, "space_version": space.version, "arch_id": arch.arch_id, "arch": arch.string}
+
+
 def arch_row(space: object, arch: object) -> dict[str, object]:
     """The architectures-table row of ``arch`` (a ``spaces.Architecture``) in ``space``."""
-    return {
-        "space": space.name,
-        "space_version": space.version,
-        "arch": arch.string,
-        "arch_id": arch.arch_id,
-        "index": space.index(arch),
-        "degenerate": space.is_degenerate(arch),
-    }
+    return {**arch_fields(space, arch), "index": space.index(arch), "degenerate": space.is_degenerate(arch)}
 
 
 def make_record(**fields: object) -> dict[str, object]:
