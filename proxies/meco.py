@@ -27,6 +27,7 @@ import numpy as np
 import torch
 import torch.nn as nn
 
+from proxies.activations import forward_with_hooks
 from proxies.base import ProxyContext
 
 
@@ -51,13 +52,7 @@ def first_image_features(model: nn.Module, x: torch.Tensor) -> list[np.ndarray]:
     def hook(module: nn.Module, inputs: tuple[torch.Tensor, ...], out: torch.Tensor) -> None:
         maps.append(out[0].detach().double().cpu().numpy())
 
-    handles = [m.register_forward_hook(hook) for m in model.modules() if isinstance(m, nn.Conv2d | nn.Linear)]
-    try:
-        with torch.no_grad():
-            model(x)
-    finally:
-        for h in handles:
-            h.remove()
+    forward_with_hooks(model, x, (nn.Conv2d, nn.Linear), hook)
     return maps
 
 
