@@ -43,6 +43,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--min-run-time", type=float, default=0.2, help="seconds timed per measurement")
     p.add_argument("--warmup", type=int, default=5, help="untimed runs before each measurement (default: 5)")
+    p.add_argument("--repeats", type=int, default=10, help="minimum timed runs per measurement (default: 10)")
     p.add_argument("--seed", type=int, default=0, help="cell sampling and measuring-order seed")
     p.add_argument("--out", type=Path, default=Path("runs/lut"))
     return p
@@ -85,6 +86,7 @@ def main(argv: list[str] | None = None) -> int:
         threads=args.threads,
         min_run_time=args.min_run_time,
         warmup=args.warmup,
+        repeats=args.repeats,
         metrics=("latency",),
         build={"C": args.C, "N": args.N},
     )
