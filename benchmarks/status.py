@@ -66,7 +66,7 @@ def journal_status(path: str | Path) -> dict[str, Any]:
     owners = _attribute(units, sessions)
     unrecorded = [t for (_, t, _), owner in zip(units, owners) if owner is None]
     pace = StageEta({}, 0.0)
-    rows = []
+    rows, spans = [], []
     for i, s in enumerate(sessions):
         start = _t(s["started_at"])
         mine = sorted(
@@ -82,16 +82,15 @@ def journal_status(path: str | Path) -> dict[str, Any]:
         else:
             state = "no clean end: running now, or killed"
         end = _t(s["ended_at"] or s["last_at"] or s["started_at"])
+        spans.append((start, end))
         rows.append(
             {
                 **s,
-                "end_s": end,
                 "wall_s": end - start,
                 "state": state,
                 "committed_by_stage": stage_counts(k for k, _ in mine),
             }
         )
-    spans = [(_t(r["started_at"]), r.pop("end_s")) for r in rows]
     status: dict[str, Any] = {
         "journal": str(path),
         "units": len(units),
