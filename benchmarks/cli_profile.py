@@ -46,6 +46,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--cv-threshold", type=float, default=0.1, help="CV above which to re-measure (default: 0.1)"
     )
     p.add_argument("--max-remeasures", type=int, default=2, help="re-measures before flagging (default: 2)")
+    p.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="interleaved measurement rounds; the table takes each latency's and energy's min over "
+        "rounds (default: 1; 4 makes batch-1 CPU latencies repeatable, see docs/hw_profiles.md)",
+    )
     p.add_argument("--energy-seconds", type=float, default=0.5, help="energy counter window (default: 0.5)")
     p.add_argument(
         "--metrics", type=name_list, default=("latency", "memory", "energy"), help="latency,memory,energy"
@@ -78,6 +85,7 @@ def _profile(args: argparse.Namespace) -> int:
         cv_threshold=args.cv_threshold,
         max_remeasures=args.max_remeasures,
         energy_seconds=args.energy_seconds,
+        rounds=args.rounds,
         metrics=args.metrics,
         build=tuple(args.build_options.items()),
     )

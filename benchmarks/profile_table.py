@@ -1,6 +1,6 @@
 """Hardware tables: profile architectures through the build journal, then release Parquet + manifest.
 
-Units are ``architecture x batch size`` under one :class:`MeasurementProtocol`; each commits its
+Units are ``architecture x batch size (x round)`` under one :class:`MeasurementProtocol`; each commits its
 records in one journal transaction, so a profile run killed at any point resumes where it stopped
 (the same machinery as ``archbench build``: ``benchmarks.journal``, ``benchmarks.executors`` and
 ``benchmarks.store``). Cost metrics are per concrete architecture, never shared across ``arch_id``.
@@ -36,6 +36,7 @@ class ProfileUnit:
     batch_size: int
     protocol: dict[str, Any]
     device: str
+    round: int = 0
     kind: str = "profile"
 
 
@@ -58,6 +59,9 @@ def plan(
     Units run in an order fixed by their keys' SHA-256, not in the given order: a machine's speed
     drifts over a long run, and measuring architectures in enumeration order (all ``none`` cells
     first...) would turn that drift into a bias by op pattern. The order is the same on every resume.
+    With ``protocol.rounds`` > 1 every architecture and batch size is a unit once per round, and
+    rounds run one after another (each in its own shuffled order), so one slow spell of the machine
+    reaches a cell in one round, not in all of them.
     """
     import spaces
     from benchmarks.schema import arch_row
@@ -69,12 +73,19 @@ def plan(
     phash = protocol.hash[:16]
     units = [
         ProfileUnit(
-            f"hw|{protocol.task}|{a.string}|b{b}|{phash}", space.name, a.string, b, protocol.to_dict(), device
+            f"hw|{protocol.task}|{a.string}|b{b}|{phash}" + (f"|r{r}" if protocol.rounds > 1 else ""),
+            space.name,
+            a.string,
+            b,
+            protocol.to_dict(),
+            device,
+            r,
         )
         for a in parsed
         for b in protocol.batch_sizes
+        for r in range(protocol.rounds)
     ]
-    units.sort(key=lambda u: hashlib.sha256(u.key.encode()).digest())
+    units.sort(key=lambda u: (u.round, hashlib.sha256(u.key.encode()).digest()))
     return units, [arch_row(space, a) for a in parsed]
 
 
@@ -91,7 +102,7 @@ def run_unit(unit: ProfileUnit) -> list[dict[str, Any]]:
         "task": protocol.task,
         "fidelity": 0,
         "epoch": 0,
-        "seed": 0,
+        "seed": unit.round,  # a measurement's repetition index is its round
         "device": unit.device,
         "protocol_hash": protocol.hash,
     }
@@ -121,6 +132,7 @@ def metric_cards(protocol: MeasurementProtocol) -> dict[str, dict[str, Any]]:
                 "batch_size": b,
                 "description": card["stat"],
                 "target": protocol.target,
+                "combine_seeds": card.get("combine_seeds", "mean"),
             }
     return cards
 

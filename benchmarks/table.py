@@ -47,6 +47,13 @@ class _Index:
     categories: dict[str, dict[str, int]]
 
 
+SEED_COMBINERS = ("mean", "min", "max", "median")
+"""How a metric card's ``combine_seeds`` may combine a metric's records over seeds (default ``mean``).
+
+Training seeds average; hardware measurement rounds take the ``min`` (see ``hw_profiles.profile``).
+"""
+
+
 def _codes(series: pd.Series) -> tuple[np.ndarray, dict[str, int]]:
     """Integer codes of a column and the code of each distinct value (categorical or not)."""
     cat = series if isinstance(series.dtype, pd.CategoricalDtype) else series.astype("category")
@@ -87,6 +94,16 @@ class Table:
 
     def _cost_metrics(self) -> list[str]:
         return [m for m, card in self.metrics.items() if card.get("kind") == "cost"]
+
+    def seed_combiner(self, metric: str) -> str:
+        """How ``metric``'s records combine over seeds: its card's ``combine_seeds``, else ``mean``."""
+        name = self.metrics.get(metric, {}).get("combine_seeds", "mean")
+        if name not in SEED_COMBINERS:
+            raise ValueError(
+                f"metric {metric!r} in {self.path} has combine_seeds {name!r} "
+                f"(valid: {', '.join(SEED_COMBINERS)})"
+            )
+        return name
 
     # ---- the index ------------------------------------------------------------------------------------
     @property
@@ -225,7 +242,10 @@ class Table:
         epoch: int | str = "last",
         protocol_hash: str | None = None,
     ) -> float:
-        """One number: the mean over seeds of the ``ok`` values of ``metric`` for one architecture.
+        """One number: the ``ok`` values of ``metric`` for one architecture, combined over seeds.
+
+        Seeds combine by the metric card's ``combine_seeds`` (the mean unless it says otherwise: the
+        min over a hardware table's measurement rounds).
 
         Same rules as :meth:`wide`: the last curve point unless ``epoch`` is given, cost metrics of an
         ``arch_id`` from its lowest-indexed member, several protocols or tasks refused unless chosen.
@@ -268,7 +288,8 @@ class Table:
         else:
             pos = pos[cols["epoch"][pos] == epoch]
         pos = pos[cols["status"][pos] == ix.categories["status"].get("ok", -2)]
-        return float(cols["value"][pos].mean()) if len(pos) else math.nan
+        combine = getattr(np, self.seed_combiner(metric))
+        return float(combine(cols["value"][pos])) if len(pos) else math.nan
 
     def filter(self, frame: pd.DataFrame | None = None, **conditions: Any) -> pd.DataFrame:
         """Records where each column equals the value (or is in it, for lists/tuples/sets)."""
@@ -285,7 +306,9 @@ class Table:
         return frame
 
     def wide(self, metrics: list[str] | None = None, epoch: str = "last", **conditions: Any) -> pd.DataFrame:
-        """One row per ``arch_id``, one column per metric: the mean over seeds of ``ok`` values.
+        """One row per ``arch_id``, one column per metric: ``ok`` values combined over seeds.
+
+        Seeds combine as in :meth:`value` (each metric card's ``combine_seeds``, default the mean).
 
         ``epoch="last"`` keeps each metric's final curve point; failures are left out (NaN cells).
         A metric measured under several protocols is refused unless ``protocol_hash=`` picks them:
@@ -315,7 +338,19 @@ class Table:
             columns="_order"
         )
         frame = pd.concat([frame[~cost], first])
-        return frame.pivot_table(index="arch_id", columns="metric", values="value", aggfunc="mean")
+        combiners = frame["metric"].map({m: self.seed_combiner(m) for m in frame["metric"].unique()})
+        parts = [
+            frame[combiners == name].pivot_table(
+                index="arch_id", columns="metric", values="value", aggfunc=name
+            )
+            for name in sorted(set(combiners))
+        ]
+        if len(parts) == 1:
+            return parts[0]
+        if not parts:
+            return frame.pivot_table(index="arch_id", columns="metric", values="value")
+        wide = pd.concat(parts, axis=1).sort_index()  # several combiners: one frame, columns sorted
+        return wide[sorted(wide.columns)]
 
 
 def open_table(path: str | Path) -> Table:

@@ -18,16 +18,26 @@ from hw_profiles.protocol import MeasurementProtocol
 from hw_profiles.targets import Target, get_target
 from hw_profiles.timing import measure_stable
 
+_MIN_OF_ROUNDS = "min"  # interference from the rest of the machine only ever adds time and energy
+
 METRIC_CARDS: dict[str, dict[str, Any]] = {
-    "latency": {"unit": "ms", "stat": "median per-call latency"},
+    "latency": {"unit": "ms", "stat": "median per-call latency", "combine_seeds": _MIN_OF_ROUNDS},
     "latency_iqr": {"unit": "ms", "stat": "interquartile range of per-call latency"},
     "latency_p90": {"unit": "ms", "stat": "90th percentile of per-call latency"},
     "latency_cv": {"unit": "ratio", "stat": "coefficient of variation (std / mean) of the samples"},
     "latency_runs": {"unit": "count", "stat": "timing samples behind the statistics"},
     "peak_memory": {"unit": "MB", "stat": "peak bytes in tensors during one call / 1e6"},
-    "energy": {"unit": "mJ", "stat": "measured energy counter increase per call"},
+    "energy": {
+        "unit": "mJ",
+        "stat": "measured energy counter increase per call",
+        "combine_seeds": _MIN_OF_ROUNDS,
+    },
 }
-"""Base metric names (the batch suffix is added by :func:`metric_name`) with unit and meaning."""
+"""Base metric names (the batch suffix is added by :func:`metric_name`) with unit and meaning.
+
+``combine_seeds`` says how a table combines a metric's records over seeds, which for measurements
+are rounds (``MeasurementProtocol.rounds``); without it, the mean.
+"""
 
 _GROUP = {"latency": ("latency", "latency_iqr", "latency_p90", "latency_cv", "latency_runs")}
 _GROUP.update(memory=("peak_memory",), energy=("energy",))

@@ -44,6 +44,11 @@ class MeasurementProtocol(HashedSpec):
         energy_seconds: length of the energy counter window (counters tick in ~1 ms steps).
         metrics: which of ``latency``, ``memory``, ``energy`` to record.
         build: network build options for the space (e.g. ``{"C": 16, "N": 5}``).
+        rounds: interleaved measurement rounds. A profile run measures every architecture once per
+            round, round after round, each round in its own fixed shuffled order; records carry the
+            round in ``seed`` and a table combines rounds by each metric card's ``combine_seeds``
+            (``min`` for latency and energy: interference only ever adds time). One round's median
+            is mostly the machine's state at that moment (docs/hw_profiles.md).
     """
 
     task: str = "cifar10"
@@ -60,10 +65,12 @@ class MeasurementProtocol(HashedSpec):
     energy_seconds: float = 0.5
     metrics: tuple[str, ...] = METRICS
     build: tuple[tuple[str, Any], ...] = field(default=())
+    rounds: int = 1
 
     _spec_name: ClassVar[str] = "measurement protocol"
     _pair_fields: ClassVar[tuple[str, ...]] = ("build",)
     _list_fields: ClassVar[tuple[str, ...]] = ("batch_sizes", "metrics")
+    _omitted_at_default: ClassVar[tuple[str, ...]] = ("rounds",)  # added later: one-round hashes kept
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "build", tuple(sorted(dict(self.build).items())))
@@ -81,6 +88,7 @@ class MeasurementProtocol(HashedSpec):
         _positive_int("warmup", self.warmup, 0)
         _positive_int("repeats", self.repeats, 3)
         _positive_int("max_remeasures", self.max_remeasures, 0)
+        _positive_int("rounds", self.rounds)
         for name in ("min_run_time", "cv_threshold", "energy_seconds"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < float("inf"):

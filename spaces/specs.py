@@ -36,15 +36,22 @@ class HashedSpec:
 
     ``_pair_fields`` are mappings stored as ``(key, value)`` pairs (JSON objects on disk);
     ``_list_fields`` are sequences stored as tuples (JSON lists); ``_spec_name`` names the spec in errors.
+    ``_omitted_at_default`` are fields added after hashes were published: left out of the JSON while
+    they hold their default, so every earlier spec keeps its hash (and every table its protocol).
     """
 
     _spec_name: ClassVar[str] = "spec"
     _pair_fields: ClassVar[tuple[str, ...]] = ()
     _list_fields: ClassVar[tuple[str, ...]] = ()
+    _omitted_at_default: ClassVar[tuple[str, ...]] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-JSON form (the hashed content)."""
         out = asdict(self)  # type: ignore[call-overload]
+        defaults = {f.name: f.default for f in fields(self)}  # type: ignore[arg-type]
+        for name in self._omitted_at_default:
+            if out[name] == defaults[name]:
+                del out[name]
         for name in self._pair_fields:
             out[name] = dict(getattr(self, name))
         for name in self._list_fields:

@@ -35,9 +35,38 @@ def test_protocol_hash_is_canonical_and_round_trips() -> None:
     assert a.with_batch(64).batch_sizes == (64,)
 
 
+def test_rounds_leave_every_one_round_hash_unchanged() -> None:
+    """``rounds`` came after tables were published: at its default it is not in the hashed JSON."""
+    from spaces.specs import sha256_of
+
+    spelled_out = {  # every field as it was hashed before ``rounds`` existed
+        "task": "cifar10",
+        "target": "cpu",
+        "dtype": "float32",
+        "batch_sizes": [1],
+        "resolution": None,
+        "threads": 1,
+        "warmup": 5,
+        "repeats": 10,
+        "min_run_time": 0.2,
+        "cv_threshold": 0.1,
+        "max_remeasures": 2,
+        "energy_seconds": 0.5,
+        "metrics": ["latency", "memory", "energy"],
+        "build": {},
+    }
+    assert MeasurementProtocol().to_dict() == spelled_out
+    assert MeasurementProtocol(rounds=1).hash == sha256_of(spelled_out)
+    four = MeasurementProtocol(rounds=4)
+    assert four.to_dict() == {**spelled_out, "rounds": 4} and four.hash != MeasurementProtocol().hash
+    assert MeasurementProtocol.from_dict(four.to_dict()) == four
+    assert four.with_batch(64).rounds == 4
+
+
 @pytest.mark.parametrize(
     ("field", "value", "words"),
     [
+        ("rounds", 0, "rounds must be an integer >= 1"),
         ("batch_sizes", (0,), "batch size"),
         ("batch_sizes", (), "at least one batch size"),
         ("batch_sizes", (4, 4), "repeat"),

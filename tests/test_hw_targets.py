@@ -183,6 +183,39 @@ def test_profile_units_run_in_a_fixed_order_unrelated_to_the_given_one(nb201) ->
     )
 
 
+def test_rounds_run_round_after_round_and_the_table_takes_the_min(nb201, tmp_path: Path) -> None:
+    """Interleaved rounds: every unit of round r runs before any of round r + 1; latency = min of rounds."""
+    from benchmarks.profile_table import plan
+
+    protocol = MeasurementProtocol(batch_sizes=(1, 2), metrics=("latency", "memory"), rounds=3, **TINY)
+    archs = [ARCH, "|skip_connect~0|+|none~0|none~1|+|skip_connect~0|none~1|none~2|"]
+    units, _ = plan("nb201", archs, protocol, "cpu:test")
+    assert [u.round for u in units] == [0] * 4 + [1] * 4 + [2] * 4
+    assert len({u.key for u in units}) == 12
+    orders = [[(u.arch, u.batch_size) for u in units if u.round == r] for r in range(3)]
+    assert sorted(orders[0]) == sorted(orders[1]) == sorted(orders[2]) and len(set(map(tuple, orders))) > 1
+
+    first = profile_table("nb201", archs, protocol, tmp_path, progress=False)
+    assert (first.total, first.ran) == (12, 12)
+    assert profile_table("nb201", archs, protocol, tmp_path, progress=False).ran == 0
+    table = open_table(tmp_path / "table")
+    assert table.metrics["latency_b1"]["combine_seeds"] == "min"
+    assert table.metrics["peak_memory_b1"]["combine_seeds"] == "mean"
+    wide = table.wide(["latency_b2", "peak_memory_b2", "latency_cv_b2"])
+    for arch in archs:
+        rows = table.lookup(arch=arch, metric="latency_b2")
+        assert sorted(rows.seed) == [0, 1, 2] and set(rows.status) == {"ok"}
+        expected = rows.value.min()
+        assert table.value(arch=arch, metric="latency_b2") == expected
+        assert table.value(arch=arch, metric="latency_b2", seed=1) == rows[rows.seed == 1].value.iloc[0]
+        arch_id = table.locate(arch=arch).arch_id
+        assert wide.loc[arch_id, "latency_b2"] == expected
+        cvs = table.lookup(arch=arch, metric="latency_cv_b2").value
+        assert wide.loc[arch_id, "latency_cv_b2"] == pytest.approx(cvs.mean())  # other stats: the mean
+        memory = table.lookup(arch=arch, metric="peak_memory_b2").value
+        assert wide.loc[arch_id, "peak_memory_b2"] == pytest.approx(memory.mean())
+
+
 def test_cli_profile_builds_a_table(tmp_path: Path, capsys) -> None:
     archs = tmp_path / "archs.txt"
     archs.write_text(f"# two cells\n{ARCH}\n\n|none~0|+|none~0|none~1|+|none~0|none~1|none~2|\n")
@@ -214,6 +247,7 @@ def test_cli_profile_builds_a_table(tmp_path: Path, capsys) -> None:
         (["--device", "tpu"], "unknown device 'tpu'"),
         (["--device", "cuda"] if not torch.cuda.is_available() else ["--dtype", "int4"], "cuda"),
         (["--batch", "0"], "batch size must be an integer >= 1"),
+        (["--rounds", "0"], "rounds must be an integer >= 1"),
         (["--threads", "100000"], "exceeds the"),
         (["--dtype", "int4"], "dtype 'int4'"),
         (["--build-options", "X=3"], "unknown build options"),

@@ -176,3 +176,33 @@ def test_wide_with_conditions(table):
     pd.testing.assert_series_equal(
         wide["val_acc"].sort_index(), seed0.sort_index(), check_names=False, check_index_type=False
     )
+
+
+def _with_card(table: Table, metric: str, **card) -> Table:
+    manifest = {**table.manifest, "metrics": {**table.metrics, metric: {**table.metrics[metric], **card}}}
+    return Table.from_frames(table.path, manifest, table.records, table.archs)
+
+
+def test_a_card_can_say_how_seeds_combine(table):
+    """``combine_seeds`` (the min over hardware rounds) reaches value() and wide(); the default is the mean."""
+    high = _with_card(table, "val_acc", combine_seeds="max")
+    wide, plain = high.wide(["val_acc", "synflow"]), table.wide(["val_acc", "synflow"])
+    assert list(wide.columns) == ["synflow", "val_acc"]
+    pd.testing.assert_series_equal(wide["synflow"], plain["synflow"])
+    differ = 0
+    for a in ARCHS:
+        seeds = table.filter(metric="val_acc", arch_id=arch(a).arch_id, status="ok")["value"]
+        assert len(seeds) == len(TRAIN_SEEDS)
+        differ += seeds.max() > seeds.mean()
+        assert high.value(arch=a, metric="val_acc") == seeds.max()
+        assert table.value(arch=a, metric="val_acc") == pytest.approx(seeds.mean())
+        assert wide.loc[arch(a).arch_id, "val_acc"] == seeds.max()
+    assert differ >= 2  # the seeds disagree somewhere, so max and mean are told apart
+
+
+def test_an_unknown_seed_combiner_is_one_clear_error(table):
+    odd = _with_card(table, "val_acc", combine_seeds="mode")
+    with pytest.raises(ValueError, match=r"combine_seeds 'mode' \(valid: mean, min, max, median\)"):
+        odd.value(arch=REP, metric="val_acc")
+    with pytest.raises(ValueError, match="combine_seeds 'mode'"):
+        odd.wide(["val_acc"])
