@@ -65,98 +65,46 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     import spaces
-    from hw_profiles.lut import CALIBRATED_OPS, accuracy, combine_rounds, merge_rounds, profile_lut
-    from hw_profiles.profile import build_network, example_input, profile_module
+    from hw_profiles.lut_study import evaluate, measure_in_rounds, sample_split
     from hw_profiles.protocol import MeasurementProtocol
-    from spaces.tasks import get_task
 
     space = spaces.get("nb201")
-    need = len(CALIBRATED_OPS) + 1
-    if args.rounds < 1 or args.cells < 2 or args.fit < need:
-        parser.error(f"need --rounds >= 1, --cells >= 2 and --fit >= {need}")
-    if args.fit + args.cells > space.size:
-        parser.error(f"--fit + --cells is {args.fit + args.cells}, but the space has {space.size} cells")
-    batches = args.batch
-    protocol = MeasurementProtocol(
-        task="cifar10",
-        target=args.device,
-        dtype=args.dtype,
-        batch_sizes=batches,
-        resolution=args.resolution,
-        threads=args.threads,
-        min_run_time=args.min_run_time,
-        warmup=args.warmup,
-        repeats=args.repeats,
-        metrics=("latency",),
-        build={"C": args.C, "N": args.N},
-    )
-    rng = np.random.default_rng(args.seed)
-    cells: dict[str, object] = {}
-    while len(cells) < args.fit + args.cells:  # distinct concrete cells (latency is per concrete cell)
-        arch = space.sample(rng)
-        cells.setdefault(arch.string, arch)
-    archs = list(cells.values())
-    fit_positions = set(rng.choice(len(archs), size=args.fit, replace=False).tolist())
-    fit = [a for i, a in enumerate(archs) if i in fit_positions]
-    fit_strings = {a.string for a in fit}
-    held_out = [a for i, a in enumerate(archs) if i not in fit_positions]
-    task = get_task("cifar10")
-    models = {a.string: build_network(space, a, protocol) for a in archs}
-    inputs = {b: example_input(task, b, args.resolution) for b in batches}
-    rounds: dict[int, dict[str, list[float]]] = {b: {a.string: [] for a in archs} for b in batches}
-    luts = []
+    if args.rounds < 1:
+        parser.error("need --rounds >= 1")
+    try:
+        protocol = MeasurementProtocol(
+            task="cifar10",
+            target=args.device,
+            dtype=args.dtype,
+            batch_sizes=args.batch,
+            resolution=args.resolution,
+            threads=args.threads,
+            min_run_time=args.min_run_time,
+            warmup=args.warmup,
+            repeats=args.repeats,
+            metrics=("latency",),
+            build={"C": args.C, "N": args.N},
+        )
+        rng = np.random.default_rng(args.seed)
+        split = sample_split(space, args.fit, args.cells, rng)
+    except ValueError as exc:  # impossible settings: one line, exit 2
+        parser.error(str(exc))
     start = time.perf_counter()
-    for r in range(args.rounds):
-        luts.append(profile_lut(protocol))
-        for batch in batches:
-            one = protocol.with_batch(batch)
-            for i in rng.permutation(len(archs)):
-                arch = archs[i].string
-                lat = profile_module(models[arch], inputs[batch], one)[0]
-                rounds[batch][arch].append(lat.value if lat.status == "ok" else float("nan"))
+
+    def done(r: int) -> None:
         print(f"round {r + 1}/{args.rounds} done at {time.perf_counter() - start:.0f} s", flush=True)
-    lut = merge_rounds(luts, args.statistic)
 
-    def stat(values: list[float]) -> float:
-        return combine_rounds(values, args.statistic)
-
-    names = [*CALIBRATED_OPS, "intercept_ms"]
+    measured = measure_in_rounds(space, split.cells, protocol, args.rounds, rng, done)
+    lut, reports = evaluate(space, measured, split.fit, split.held_out, args.statistic)
     report = {
         "protocol": protocol.to_dict(),
         "protocol_hash": protocol.hash,
         "rounds": args.rounds,
         "statistic": args.statistic,
-        "batches": {},
+        "batches": {str(b): r for b, r in reports.items()},
     }
-    for batch in batches:
-        measured = {a: stat(v) for a, v in rounds[batch].items()}
-        ops = {a.string: space.ops_of(a) for a in archs}
-        coef = lut.fit([ops[x.string] for x in fit], [measured[x.string] for x in fit], batch)
-        pred = [lut.predict(ops[x.string], batch) for x in held_out]
-        meas = [measured[x.string] for x in held_out]
-        acc = accuracy(pred, meas)
-        raw = accuracy([lut.raw(ops[x.string], batch) for x in held_out], meas)
-        ceiling = None
-        if args.rounds % 2 == 0:  # two independent halves of the rounds, measured on the same cells
-            even = [stat(rounds[batch][x.string][0::2]) for x in held_out]
-            odd = [stat(rounds[batch][x.string][1::2]) for x in held_out]
-            ceiling = accuracy(even, odd)
-        report["batches"][str(batch)] = {
-            "calibration": dict(zip(names, coef)),
-            "corrected": acc,
-            "uncorrected": raw,
-            "measurement_ceiling": ceiling,
-            "cells": [
-                {
-                    "arch": x.string,
-                    "fit": x.string in fit_strings,
-                    "measured_ms": measured[x.string],
-                    "rounds_ms": rounds[batch][x.string],
-                    "predicted_ms": lut.predict(ops[x.string], batch),
-                }
-                for x in archs
-            ],
-        }
+    for batch, found in reports.items():
+        acc, raw, ceiling = found["corrected"], found["uncorrected"], found["measurement_ceiling"]
         repeat = (
             f"; the measurement's own halves agree within ±10% on {ceiling['within']:.1%}" if ceiling else ""
         )
@@ -164,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
             f"batch {batch}: {acc['within']:.1%} within ±10% ({int(acc['n'])} held-out cells), "
             f"RMSE {acc['rmse_ms']:.3f} ms, Spearman {acc['spearman']:.3f}{repeat}; uncorrected sum: "
             f"{raw['within']:.1%} within ±10%, Spearman {raw['spearman']:.3f}; calibration "
-            + ", ".join(f"{k} {v:.3f}" for k, v in zip(names, coef)),
+            + ", ".join(f"{k} {v:.3f}" for k, v in found["calibration"].items()),
             flush=True,
         )
     args.out.mkdir(parents=True, exist_ok=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from hypothesis import given, settings
@@ -226,3 +227,52 @@ def test_lut_accuracy_script_end_to_end(tmp_path: Path, capsys) -> None:
             script.main(bad)
         assert exit_info.value.code == 2
         assert message in capsys.readouterr().err
+
+
+def test_lut_study_recovers_the_truth_through_disturbed_rounds() -> None:
+    """Known answer: each cell's latency is exactly linear in the LUT; disturbance only ever adds time.
+
+    Every cell has at least one undisturbed round, so the min of rounds is the truth and the corrected
+    model is exact; the LUT rounds merge to the fast one; the even rounds of half the held-out cells are
+    30 % slow, so the even-vs-odd ceiling is exactly one half.
+    """
+    from hw_profiles.lut_study import RoundsMeasured, evaluate, sample_split
+
+    base = {"nor_conv_3x3": 1.0, "nor_conv_1x1": 0.3, "avg_pool_3x3": 0.2, "none": 0.05, "add": 0.1}
+    fast = _synthetic_lut(base)
+    slow = _synthetic_lut({k: 1.5 * v for k, v in base.items()})
+    split = sample_split(NB201, 10, 20, np.random.default_rng(3))
+    assert len(split.fit) == 10 and len(split.held_out) == 20 and len(split.cells) == 30
+    assert {a.string for a in split.fit}.isdisjoint(a.string for a in split.held_out)
+    truth = {a.string: 1.3 * fast.raw(NB201.ops_of(a), 2) + 0.5 for a in split.cells}
+    disturbed = {a.string for a in split.held_out[::2]}
+    cells = {
+        a: [
+            t * (1.3 if a in disturbed and r % 2 == 0 else 1.0) + (0.2 if r == 1 else 0.0) * (a in disturbed)
+            for r in range(4)
+        ]
+        for a, t in truth.items()
+    }
+    for a in disturbed:  # round 3 is the clean one of the disturbed cells, round 1 carries a small delay
+        assert min(cells[a]) == cells[a][3] == truth[a]
+    measured = RoundsMeasured([slow, fast, slow, fast], {2: cells})
+    lut, reports = evaluate(NB201, measured, split.fit, split.held_out)
+    assert [r["latency_ms"] for r in lut.rows] == [r["latency_ms"] for r in fast.rows]
+    found = reports[2]
+    assert found["corrected"]["within"] == 1.0 and found["corrected"]["rmse_ms"] == pytest.approx(0, abs=1e-9)
+    assert found["uncorrected"]["within"] < 1.0  # the raw sum misses the 1.3x and the 0.5 ms
+    assert found["measurement_ceiling"]["within"] == 0.5
+    assert found["calibration"]["nor_conv_3x3"] == pytest.approx(1.3)
+    assert {c["arch"]: c["measured_ms"] for c in found["cells"]} == truth
+    odd = RoundsMeasured([slow, fast, fast], {2: {a: v[:3] for a, v in cells.items()}})
+    assert evaluate(NB201, odd, split.fit, split.held_out)[1][2]["measurement_ceiling"] is None
+
+
+def test_lut_study_split_refuses_impossible_sizes() -> None:
+    from hw_profiles.lut_study import sample_split
+
+    rng = np.random.default_rng(0)
+    with pytest.raises(ValueError, match=">= 5 fit cells and >= 2 held-out"):
+        sample_split(NB201, 4, 10, rng)
+    with pytest.raises(ValueError, match="the space has 15625 cells"):
+        sample_split(NB201, 1000, 15000, rng)
