@@ -232,8 +232,8 @@ def dataset_card(manifest: dict[str, Any], citation: str | None = None) -> str:
         *_settings_table(manifest["recipes"], "Training recipes"),
         "## Metrics",
         "",
-        "| metric | kind | unit | better | ok | failed | source |",
-        "|---|---|---|---|---|---|---|",
+        "| metric | kind | unit | better | seeds combine | ok | failed | source |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for metric, statuses in s["metrics"].items():
         card = manifest["metrics"].get(metric, {})
@@ -241,7 +241,7 @@ def dataset_card(manifest: dict[str, Any], citation: str | None = None) -> str:
         failed = ", ".join(f"{k} {v:,}" for k, v in statuses.items() if k != "ok") or "0"
         lines.append(
             f"| `{metric}` | {card.get('kind', '?')} | {card.get('unit', '?')} | {better} | "
-            f"{statuses.get('ok', 0):,} | {failed} | {_cell(card.get('paper') or card.get('source') or '')} |"
+            f"{card.get('combine_seeds', 'mean')} | {statuses.get('ok', 0):,} | {failed} | {_cell(card.get('paper') or card.get('source') or '')} |"
         )
     lines += ["", "## Files", "", "| file | rows | bytes | SHA-256 |", "|---|---|---|---|"]
     for file, entry in sorted(manifest["files"].items()):

@@ -214,6 +214,14 @@ def test_rounds_run_round_after_round_and_the_table_takes_the_min(nb201, tmp_pat
         assert wide.loc[arch_id, "latency_cv_b2"] == pytest.approx(cvs.mean())  # other stats: the mean
         memory = table.lookup(arch=arch, metric="peak_memory_b2").value
         assert wide.loc[arch_id, "peak_memory_b2"] == pytest.approx(memory.mean())
+    from benchmarks.release import release
+
+    released = release(tmp_path / "table", "hw", "0.1.0", tmp_path / "release")
+    assert "| `latency_b2` | cost | ms | lower | min |" in (released / "README.md").read_text()
+    again = open_table(released)
+    assert [again.value(arch=a, metric="latency_b1") for a in archs] == [
+        table.value(arch=a, metric="latency_b1") for a in archs
+    ]
 
 
 def test_cli_profile_builds_a_table(tmp_path: Path, capsys) -> None:

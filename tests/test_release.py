@@ -91,7 +91,7 @@ def test_release_layout_manifest_and_card(released, shared):
     assert card.startswith("---\nlicense: cc-by-4.0")
     for text in (
         "# tiny 1.2.3",
-        "| `synflow` | functional | score | higher |",
+        "| `synflow` | functional | score | higher | mean |",
         "records/mnist5k.parquet",
         "@misc{",
         "of wall time over 1 session(s), ",
