@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -118,13 +118,20 @@ class Journal:
         self._db.execute("COMMIT")
 
     # ---- metadata --------------------------------------------------------------------------------
-    def bind(self, key: str, value: Any) -> None:
-        """Store ``value`` under ``key``, or check it equals what an earlier run stored."""
+    def bind(self, key: str, value: Any, added_fields: Collection[str] = ()) -> None:
+        """Store ``value`` under ``key``, or check it equals what an earlier run stored.
+
+        ``added_fields`` are keys of a dict ``value`` that newer versions added: a stored value that
+        lacks only them (a journal written before they existed) is upgraded in place, not refused.
+        """
         text = json.dumps(value, sort_keys=True)
         row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         if row is None:
             with self._transaction() as db:
                 db.execute("INSERT INTO meta VALUES (?, ?)", (key, text))
+        elif row[0] != text and _lacks_only(json.loads(row[0]), value, added_fields):
+            with self._transaction() as db:
+                db.execute("UPDATE meta SET value = ? WHERE key = ?", (text, key))
         elif row[0] != text:
             raise JournalError(
                 f"{self.path}: journal was started with a different {key} ({row[0][:80]}...); "
@@ -222,3 +229,10 @@ class Journal:
             for r in rows:
                 r["degenerate"] = bool(r["degenerate"])
         return rows
+
+
+def _lacks_only(stored: Any, value: Any, added_fields: Collection[str]) -> bool:
+    """Whether ``stored`` is the dict ``value`` without some of ``added_fields``."""
+    if not added_fields or not isinstance(stored, dict) or not isinstance(value, dict):
+        return False
+    return stored == {k: v for k, v in value.items() if k not in added_fields or k in stored}

@@ -28,7 +28,7 @@ from hw_profiles.targets import get_target
 
 @dataclass(frozen=True)
 class ProfileUnit:
-    """One picklable unit: an architecture at one batch size under a protocol."""
+    """One picklable unit: an architecture at one batch size in one measurement round under a protocol."""
 
     key: str
     space: str
@@ -36,7 +36,7 @@ class ProfileUnit:
     batch_size: int
     protocol: dict[str, Any]
     device: str
-    round: int = 0
+    round_index: int = 0
     kind: str = "profile"
 
 
@@ -85,7 +85,7 @@ def plan(
         for b in protocol.batch_sizes
         for r in range(protocol.rounds)
     ]
-    units.sort(key=lambda u: (u.round, hashlib.sha256(u.key.encode()).digest()))
+    units.sort(key=lambda u: (u.round_index, hashlib.sha256(u.key.encode()).digest()))
     return units, [arch_row(space, a) for a in parsed]
 
 
@@ -102,7 +102,7 @@ def run_unit(unit: ProfileUnit) -> list[dict[str, Any]]:
         "task": protocol.task,
         "fidelity": 0,
         "epoch": 0,
-        "seed": unit.round,  # a measurement's repetition index is its round
+        "seed": unit.round_index,  # a measurement's repetition index is its round
         "device": unit.device,
         "protocol_hash": protocol.hash,
     }
@@ -122,6 +122,8 @@ def run_unit(unit: ProfileUnit) -> list[dict[str, Any]]:
 
 def metric_cards(protocol: MeasurementProtocol) -> dict[str, dict[str, Any]]:
     """Unit, kind, direction and meaning of every metric the protocol writes (for the manifest)."""
+    from benchmarks.schema import seed_combiner
+
     cards = {}
     for base, card in METRIC_CARDS.items():
         for b in protocol.batch_sizes:
@@ -132,7 +134,7 @@ def metric_cards(protocol: MeasurementProtocol) -> dict[str, dict[str, Any]]:
                 "batch_size": b,
                 "description": card["stat"],
                 "target": protocol.target,
-                "combine_seeds": card.get("combine_seeds", "mean"),
+                "combine_seeds": seed_combiner(card, base),
             }
     return cards
 
@@ -169,7 +171,7 @@ def profile_table(
         # one entry per distinct descriptor (a resume after a driver upgrade or governor change adds one)
         journal.bind(f"hw_device:{_digest(descriptor.to_dict())}", descriptor.to_dict())
         for name, card in metric_cards(protocol).items():
-            journal.bind(f"metric:{name}", card)
+            journal.bind(f"metric:{name}", card, added_fields=("combine_seeds",))  # older journals resume
         journal.add_archs(arch_rows)
         done = journal.done()
         todo = [u for u in units if u.key not in done]

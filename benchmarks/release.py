@@ -31,7 +31,7 @@ from urllib.parse import quote
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from benchmarks.schema import archbench_version
+from benchmarks.schema import archbench_version, seed_combiner
 from benchmarks.store import (
     Source,
     TableError,
@@ -239,9 +239,11 @@ def dataset_card(manifest: dict[str, Any], citation: str | None = None) -> str:
         card = manifest["metrics"].get(metric, {})
         better = {True: "higher", False: "lower"}.get(card.get("higher_is_better"), "n/a")
         failed = ", ".join(f"{k} {v:,}" for k, v in statuses.items() if k != "ok") or "0"
+        seeds = seed_combiner(card, metric)
+        source = _cell(card.get("paper") or card.get("source") or "")
         lines.append(
-            f"| `{metric}` | {card.get('kind', '?')} | {card.get('unit', '?')} | {better} | "
-            f"{card.get('combine_seeds', 'mean')} | {statuses.get('ok', 0):,} | {failed} | {_cell(card.get('paper') or card.get('source') or '')} |"
+            f"| `{metric}` | {card.get('kind', '?')} | {card.get('unit', '?')} | {better} | {seeds} | "
+            f"{statuses.get('ok', 0):,} | {failed} | {source} |"
         )
     lines += ["", "## Files", "", "| file | rows | bytes | SHA-256 |", "|---|---|---|---|"]
     for file, entry in sorted(manifest["files"].items()):

@@ -32,13 +32,22 @@ def _truth_rows(table: Table, target: str, task: str) -> pd.DataFrame:
             f"{target!r} at its largest fidelity comes from {len(hashes)} recipes "
             f"({', '.join(h[:12] for h in hashes)}): build the ground truth under one recipe"
         )
-    return rows[rows["epoch"] == rows["epoch"].max()]
+    rows = rows[rows["epoch"] == rows["epoch"].max()]
+    if table.metrics.get(target, {}).get("kind") == "cost":  # a class's cost value is its representative's
+        rows = table.first_members(rows.astype({"arch_id": str, "arch": str, "metric": str}))
+    return rows
 
 
 def ground_truth(table: Table, target: str, task: str) -> pd.DataFrame:
     """``arch_id x seed`` matrix of the target at its last epoch of the largest fidelity (one recipe)."""
     rows = _truth_rows(table, target, task)
     return rows.pivot_table(index="arch_id", columns="seed", values="value", aggfunc="mean", observed=True)
+
+
+def combined_truth(table: Table, target: str, by_seed: pd.DataFrame) -> pd.Series:
+    """The target per arch_id: its seeds combined as :meth:`Table.value` does (the card's
+    ``combine_seeds``: the mean over training seeds, the min over hardware measurement rounds)."""
+    return by_seed.agg(table.seed_combiner(target), axis=1)
 
 
 def truth_protocol(table: Table, target: str, task: str) -> str:
@@ -171,7 +180,7 @@ def aligned(
     """Per-``arch_id`` proxy values beside the ground truth.
 
     Returns ``(frame, truth_by_seed, columns)``: ``frame`` has one row per arch_id present in both
-    tables, with columns ``degenerate``, ``target`` (mean over seeds) and one column per entry of
+    tables, with columns ``degenerate``, ``target`` (seeds combined by :func:`combined_truth`) and one column per entry of
     ``columns`` (:func:`proxy_columns`; NaN where the proxy failed); ``truth_by_seed`` is the
     arch_id x seed matrix of the target. Without ``truth``, the target's lower fidelities in ``table``
     are proxies too (``val_acc[fidelity=1]``): reduced training is scored like any other proxy.
@@ -185,7 +194,12 @@ def aligned(
             raise ValueError(f"no architecture of {table.path} has a {target!r} value in {truth.path}")
     skip = {target: truth_protocol(table, target, task)} if truth is None and target in proxies else None
     columns = proxy_columns(table, task, proxies, protocol_hash, skip)
-    frame = pd.DataFrame({"degenerate": by_seed.index.isin(degenerate_ids), "target": by_seed.mean(axis=1)})
+    frame = pd.DataFrame(
+        {
+            "degenerate": by_seed.index.isin(degenerate_ids),
+            "target": combined_truth(truth_table, target, by_seed),
+        }
+    )
     for column in columns:
         wide = table.wide([column.metric], task=task, protocol_hash=column.protocol_hash or protocol_hash)
         frame[column.name] = wide[column.metric].reindex(frame.index) if column.metric in wide else np.nan
@@ -243,7 +257,7 @@ def correlation_report(
     truth: Table | None = None,
     protocol_hash: str | list[str] | None = None,
 ) -> pd.DataFrame:
-    """One row per proxy column (and a ceiling row): rank correlations with the mean-over-seeds target.
+    """One row per proxy column (and a ceiling row): rank correlations with the target (seeds combined).
 
     Args:
         table: the table holding the proxy values (and, without ``truth``, the target).

@@ -2,14 +2,31 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timezone
 from importlib.metadata import PackageNotFoundError, version
+from typing import Any
 
 import pyarrow as pa
 
 from proxies.runner import STATUSES  # the one status vocabulary, shared with the proxy runner
 
 SCHEMA_VERSION = 1
+
+SEED_COMBINERS = ("mean", "min", "max", "median")
+"""How a metric card's ``combine_seeds`` may combine a metric's records over seeds (default ``mean``).
+
+Training seeds average; hardware measurement rounds take the ``min`` (see ``hw_profiles.profile``).
+"""
+
+
+def seed_combiner(card: Mapping[str, Any], metric: str) -> str:
+    """How a metric's records combine over seeds: its card's ``combine_seeds``, else ``mean``."""
+    name = card.get("combine_seeds", "mean")
+    if name not in SEED_COMBINERS:
+        raise ValueError(f"metric {metric!r} has combine_seeds {name!r} (valid: {', '.join(SEED_COMBINERS)})")
+    return name
+
 
 RECORD_SCHEMA = pa.schema(
     [

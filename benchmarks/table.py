@@ -17,6 +17,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import pandas as pd
 
+from benchmarks.schema import seed_combiner
 from benchmarks.store import read_frames
 
 
@@ -45,13 +46,6 @@ class _Index:
     order: np.ndarray
     columns: dict[str, np.ndarray]
     categories: dict[str, dict[str, int]]
-
-
-SEED_COMBINERS = ("mean", "min", "max", "median")
-"""How a metric card's ``combine_seeds`` may combine a metric's records over seeds (default ``mean``).
-
-Training seeds average; hardware measurement rounds take the ``min`` (see ``hw_profiles.profile``).
-"""
 
 
 def _codes(series: pd.Series) -> tuple[np.ndarray, dict[str, int]]:
@@ -96,14 +90,8 @@ class Table:
         return [m for m, card in self.metrics.items() if card.get("kind") == "cost"]
 
     def seed_combiner(self, metric: str) -> str:
-        """How ``metric``'s records combine over seeds: its card's ``combine_seeds``, else ``mean``."""
-        name = self.metrics.get(metric, {}).get("combine_seeds", "mean")
-        if name not in SEED_COMBINERS:
-            raise ValueError(
-                f"metric {metric!r} in {self.path} has combine_seeds {name!r} "
-                f"(valid: {', '.join(SEED_COMBINERS)})"
-            )
-        return name
+        """How ``metric``'s records combine over seeds (:func:`seed_combiner` of its card)."""
+        return seed_combiner(self.metrics.get(metric, {}), metric)
 
     # ---- the index ------------------------------------------------------------------------------------
     @property
@@ -260,13 +248,37 @@ class Table:
                 f"metric {metric!r} is not in table {self.path} (metrics: {', '.join(ix.metric_code)})"
             )
         cost = self.metrics.get(metric, {}).get("kind") == "cost"
-        pos = np.empty(0, dtype=np.int64)
-        for row in rows if cost else rows[:1]:  # cost metrics: the lowest-indexed member with records
+        found = matched = False
+        ok = np.empty(0, dtype=np.int64)
+        # cost metrics: the lowest-indexed member with ok matching records, as in wide()
+        for row in rows if cost else rows[:1]:
             pos = self._positions([row], code, cost)
-            if len(pos):
+            found = found or bool(len(pos))
+            pos = self._matching(pos, metric, task, seed, epoch, protocol_hash)
+            matched = matched or bool(len(pos))
+            ok = pos[ix.columns["status"][pos] == ix.categories["status"].get("ok", -2)]
+            if len(ok):
                 break
-        if not len(pos):
+        if not found:
             raise KeyError(f"no {metric!r} records for {ix.entries[rows[0]].arch!r} in table {self.path}")
+        if not matched:
+            raise KeyError(
+                f"no {metric!r} records match task={task!r}, seed={seed!r}, protocol_hash={protocol_hash!r}"
+            )
+        combine = getattr(np, self.seed_combiner(metric))
+        return float(combine(ix.columns["value"][ok])) if len(ok) else math.nan
+
+    def _matching(
+        self,
+        pos: np.ndarray,
+        metric: str,
+        task: str | None,
+        seed: int | None,
+        epoch: int | str,
+        protocol_hash: str | None,
+    ) -> np.ndarray:
+        """The record positions among ``pos`` that match the filters of :meth:`value`."""
+        ix = self.index
         cols = ix.columns
         for name, wanted in (("task", task), ("protocol_hash", protocol_hash)):
             codes = cols[name][pos]
@@ -278,18 +290,20 @@ class Table:
                 )
         if seed is not None:
             pos = pos[cols["seed"][pos] == seed]
-        if not len(pos):
-            raise KeyError(
-                f"no {metric!r} records match task={task!r}, seed={seed!r}, protocol_hash={protocol_hash!r}"
-            )
         if epoch == "last":
-            epochs = cols["epoch"][pos]
-            pos = pos[epochs == epochs.max()]
-        else:
-            pos = pos[cols["epoch"][pos] == epoch]
-        pos = pos[cols["status"][pos] == ix.categories["status"].get("ok", -2)]
-        combine = getattr(np, self.seed_combiner(metric))
-        return float(combine(cols["value"][pos])) if len(pos) else math.nan
+            return pos[cols["epoch"][pos] == cols["epoch"][pos].max()] if len(pos) else pos
+        return pos[cols["epoch"][pos] == epoch]
+
+    def first_members(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """Records of ``frame`` from, per ``arch_id`` and metric, the member with the lowest published index.
+
+        Cost metrics differ between the members of a class; a class's cost value is its representative's.
+        """
+        published = dict(zip(self.archs["arch"], self.archs["index"]))
+        order = frame["arch"].map(published).astype(float).fillna(float("inf"))
+        ranked = frame.assign(_order=order).sort_values("_order", kind="stable")
+        first = ranked.groupby(["arch_id", "metric"], observed=True)["arch"].transform("first")
+        return ranked[ranked["arch"] == first].drop(columns="_order")
 
     def filter(self, frame: pd.DataFrame | None = None, **conditions: Any) -> pd.DataFrame:
         """Records where each column equals the value (or is in it, for lists/tuples/sets)."""
@@ -329,15 +343,8 @@ class Table:
         if epoch == "last":
             last = frame.groupby("metric")["epoch"].transform("max")
             frame = frame[frame["epoch"] == last]
-        # Cost metrics differ between members of a class: keep the member with the lowest published index.
         cost = frame["metric"].isin(self._cost_metrics())
-        published = dict(zip(self.archs["arch"], self.archs["index"]))
-        order = frame["arch"].map(published).astype(float).fillna(float("inf"))
-        first = frame[cost].assign(_order=order[cost]).sort_values("_order", kind="stable")
-        first = first[first["arch"] == first.groupby("arch_id")["arch"].transform("first")].drop(
-            columns="_order"
-        )
-        frame = pd.concat([frame[~cost], first])
+        frame = pd.concat([frame[~cost], self.first_members(frame[cost])])
         combiners = frame["metric"].map({m: self.seed_combiner(m) for m in frame["metric"].unique()})
         parts = [
             frame[combiners == name].pivot_table(

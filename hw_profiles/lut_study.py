@@ -69,20 +69,20 @@ def measure_in_rounds(
     space: Any,
     archs: Sequence[Any],
     protocol: MeasurementProtocol,
-    rounds: int,
     rng: np.random.Generator,
     on_round: Callable[[int], None] | None = None,
 ) -> RoundsMeasured:
-    """Profile the blocks and every cell at each of the protocol's batch sizes, ``rounds`` times."""
+    """Profile the blocks and every cell at each of the protocol's batch sizes, ``protocol.rounds`` times.
+
+    Each round is one :func:`profile_lut` (every block once) followed by every cell once.
+    """
     from spaces.tasks import get_task
 
-    if rounds < 1:
-        raise ValueError(f"rounds must be >= 1, got {rounds}")
     task = get_task(protocol.task)
     models = {a.string: build_network(space, a, protocol) for a in archs}
     inputs = {b: example_input(task, b, protocol.resolution) for b in protocol.batch_sizes}
     out = RoundsMeasured(cells_ms={b: {a.string: [] for a in archs} for b in protocol.batch_sizes})
-    for r in range(rounds):
+    for r in range(protocol.rounds):
         out.luts.append(profile_lut(protocol))
         for batch in protocol.batch_sizes:
             one = protocol.with_batch(batch)
@@ -107,6 +107,10 @@ def evaluate(
     Each report has the fitted ``calibration``, the ``corrected`` and ``uncorrected`` (raw LUT sum)
     accuracy, the ``measurement_ceiling`` (None for an odd number of rounds) and every cell's rounds.
     """
+    rounds = len(measured.luts)
+    counts = {len(v) for cells in measured.cells_ms.values() for v in cells.values()}
+    if counts != {rounds}:
+        raise ValueError(f"every cell needs one latency per round ({rounds}), found counts {sorted(counts)}")
     lut = merge_rounds(measured.luts, statistic)
     ops = {a.string: space.ops_of(a) for a in (*fit, *held_out)}
     fit_strings = {a.string for a in fit}
@@ -115,7 +119,6 @@ def evaluate(
         combined = {a: combine_rounds(v, statistic) for a, v in cells.items()}
         coef = lut.fit([ops[a.string] for a in fit], [combined[a.string] for a in fit], batch)
         meas = [combined[a.string] for a in held_out]
-        rounds = len(measured.luts)
         ceiling = None
         if rounds % 2 == 0:  # two independent halves of the rounds, measured on the same cells
             ceiling = accuracy(

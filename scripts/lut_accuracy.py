@@ -69,8 +69,6 @@ def main(argv: list[str] | None = None) -> int:
     from hw_profiles.protocol import MeasurementProtocol
 
     space = spaces.get("nb201")
-    if args.rounds < 1:
-        parser.error("need --rounds >= 1")
     try:
         protocol = MeasurementProtocol(
             task="cifar10",
@@ -84,6 +82,7 @@ def main(argv: list[str] | None = None) -> int:
             repeats=args.repeats,
             metrics=("latency",),
             build={"C": args.C, "N": args.N},
+            rounds=args.rounds,
         )
         rng = np.random.default_rng(args.seed)
         split = sample_split(space, args.fit, args.cells, rng)
@@ -94,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
     def done(r: int) -> None:
         print(f"round {r + 1}/{args.rounds} done at {time.perf_counter() - start:.0f} s", flush=True)
 
-    measured = measure_in_rounds(space, split.cells, protocol, args.rounds, rng, done)
+    measured = measure_in_rounds(space, split.cells, protocol, rng, done)
     lut, reports = evaluate(space, measured, split.fit, split.held_out, args.statistic)
     report = {
         "protocol": protocol.to_dict(),

@@ -218,7 +218,7 @@ def test_lut_accuracy_script_end_to_end(tmp_path: Path, capsys) -> None:
     out = capsys.readouterr().out
     assert "round 2/2 done" in out and "the measurement's own halves agree" in out
     for bad, message in (
-        (["--rounds", "0"], "need --rounds >= 1"),
+        (["--rounds", "0"], "rounds must be an integer >= 1"),
         (["--batch", "1,,64"], "expected comma-separated batch sizes"),
         (["--statistic", "mean"], "invalid choice: 'mean'"),
         (["--cells", "15000", "--fit", "1000"], "the space has 15625 cells"),
@@ -266,6 +266,9 @@ def test_lut_study_recovers_the_truth_through_disturbed_rounds() -> None:
     assert {c["arch"]: c["measured_ms"] for c in found["cells"]} == truth
     odd = RoundsMeasured([slow, fast, fast], {2: {a: v[:3] for a, v in cells.items()}})
     assert evaluate(NB201, odd, split.fit, split.held_out)[1][2]["measurement_ceiling"] is None
+    ragged = RoundsMeasured([slow, fast, fast], {2: {a: v[: 3 - (a in disturbed)] for a, v in cells.items()}})
+    with pytest.raises(ValueError, match=r"one latency per round \(3\), found counts \[2, 3\]"):
+        evaluate(NB201, ragged, split.fit, split.held_out)
 
 
 def test_lut_study_split_refuses_impossible_sizes() -> None:

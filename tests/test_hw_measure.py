@@ -56,6 +56,12 @@ def test_rounds_leave_every_one_round_hash_unchanged() -> None:
         "build": {},
     }
     assert MeasurementProtocol().to_dict() == spelled_out
+    # hashes printed by the code before ``rounds`` existed (commit 7b56fe1)
+    assert MeasurementProtocol().hash == "57f7ffb8b8634ee1daeae48ab1b131ac2bb6aa88a666cf0677b32db4a3e13088"
+    published_size = MeasurementProtocol(
+        batch_sizes=(1, 64), build={"C": 16, "N": 5}, metrics=("latency",), resolution=32
+    )
+    assert published_size.hash == "7e1132b523ab8bc955b0b12dc4a1a5ff7809e3ac82d28f7c40ac8f16d0fda8bc"
     assert MeasurementProtocol(rounds=1).hash == sha256_of(spelled_out)
     four = MeasurementProtocol(rounds=4)
     assert four.to_dict() == {**spelled_out, "rounds": 4} and four.hash != MeasurementProtocol().hash

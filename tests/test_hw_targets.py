@@ -190,9 +190,9 @@ def test_rounds_run_round_after_round_and_the_table_takes_the_min(nb201, tmp_pat
     protocol = MeasurementProtocol(batch_sizes=(1, 2), metrics=("latency", "memory"), rounds=3, **TINY)
     archs = [ARCH, "|skip_connect~0|+|none~0|none~1|+|skip_connect~0|none~1|none~2|"]
     units, _ = plan("nb201", archs, protocol, "cpu:test")
-    assert [u.round for u in units] == [0] * 4 + [1] * 4 + [2] * 4
+    assert [u.round_index for u in units] == [0] * 4 + [1] * 4 + [2] * 4
     assert len({u.key for u in units}) == 12
-    orders = [[(u.arch, u.batch_size) for u in units if u.round == r] for r in range(3)]
+    orders = [[(u.arch, u.batch_size) for u in units if u.round_index == r] for r in range(3)]
     assert sorted(orders[0]) == sorted(orders[1]) == sorted(orders[2]) and len(set(map(tuple, orders))) > 1
 
     first = profile_table("nb201", archs, protocol, tmp_path, progress=False)
@@ -205,6 +205,7 @@ def test_rounds_run_round_after_round_and_the_table_takes_the_min(nb201, tmp_pat
     for arch in archs:
         rows = table.lookup(arch=arch, metric="latency_b2")
         assert sorted(rows.seed) == [0, 1, 2] and set(rows.status) == {"ok"}
+        assert rows.value.nunique() > 1  # the rounds differ, so min and mean are told apart
         expected = rows.value.min()
         assert table.value(arch=arch, metric="latency_b2") == expected
         assert table.value(arch=arch, metric="latency_b2", seed=1) == rows[rows.seed == 1].value.iloc[0]
@@ -212,8 +213,11 @@ def test_rounds_run_round_after_round_and_the_table_takes_the_min(nb201, tmp_pat
         assert wide.loc[arch_id, "latency_b2"] == expected
         cvs = table.lookup(arch=arch, metric="latency_cv_b2").value
         assert wide.loc[arch_id, "latency_cv_b2"] == pytest.approx(cvs.mean())  # other stats: the mean
-        memory = table.lookup(arch=arch, metric="peak_memory_b2").value
-        assert wide.loc[arch_id, "peak_memory_b2"] == pytest.approx(memory.mean())
+    from benchmarks.report import aligned
+
+    frame, by_seed, _ = aligned(table, "latency_b2", "cifar10", ["latency_b1"])
+    assert by_seed.shape == (2, 3)  # a hardware target as ground truth: its rounds are the seeds
+    assert frame["target"].to_dict() == wide["latency_b2"].to_dict()  # combined by min, as wide()
     from benchmarks.release import release
 
     released = release(tmp_path / "table", "hw", "0.1.0", tmp_path / "release")
@@ -222,6 +226,23 @@ def test_rounds_run_round_after_round_and_the_table_takes_the_min(nb201, tmp_pat
     assert [again.value(arch=a, metric="latency_b1") for a in archs] == [
         table.value(arch=a, metric="latency_b1") for a in archs
     ]
+
+
+def test_a_profile_journal_from_before_rounds_resumes(nb201, tmp_path: Path) -> None:
+    """Journals whose metric cards predate ``combine_seeds`` resume, and their cards are upgraded."""
+    protocol = MeasurementProtocol(batch_sizes=(1,), metrics=("latency",), **TINY)
+    archs = [ARCH, "|skip_connect~0|+|none~0|none~1|+|skip_connect~0|none~1|none~2|"]
+    profile_table("nb201", archs[:1], protocol, tmp_path, progress=False)
+    with Journal(tmp_path / "journal.sqlite") as journal:  # make it look as older versions wrote it
+        for key, card in journal.meta().items():
+            if key.startswith("metric:"):
+                card.pop("combine_seeds")
+                journal._db.execute("UPDATE meta SET value = ? WHERE key = ?", (json.dumps(card), key))
+        journal._db.commit()
+    assert profile_table("nb201", archs, protocol, tmp_path, progress=False).ran == 1
+    with Journal(tmp_path / "journal.sqlite") as journal:
+        assert journal.meta()["metric:latency_b1"]["combine_seeds"] == "min"
+    assert open_table(tmp_path / "table").metrics["latency_b1"]["combine_seeds"] == "min"
 
 
 def test_cli_profile_builds_a_table(tmp_path: Path, capsys) -> None:

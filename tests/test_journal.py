@@ -132,6 +132,21 @@ def test_bind_stores_checks_and_refuses_a_different_value(journal):
     assert journal.meta()["space"] == {"name": "nb201"}
 
 
+def test_bind_upgrades_a_value_that_lacks_only_added_fields(journal):
+    old = {"unit": "ms", "kind": "cost"}
+    journal.bind("metric:latency_b1", old)
+    new = {**old, "combine_seeds": "min"}
+    for different in ({**new, "unit": "s"}, {"unit": "ms", "combine_seeds": "min"}):
+        with pytest.raises(JournalError, match="different metric:latency_b1"):
+            journal.bind("metric:latency_b1", different, added_fields=("combine_seeds",))
+    with pytest.raises(JournalError):  # without added_fields the new key is a difference like any other
+        journal.bind("metric:latency_b1", new)
+    journal.bind("metric:latency_b1", new, added_fields=("combine_seeds",))
+    assert journal.meta()["metric:latency_b1"] == new
+    with pytest.raises(JournalError):  # once stored, an added field is checked like the rest
+        journal.bind("metric:latency_b1", {**old, "combine_seeds": "mean"}, added_fields=("combine_seeds",))
+
+
 def test_non_sqlite_file_raises_journal_error(tmp_path):
     path = tmp_path / "journal.sqlite"
     path.write_bytes(b"this is not a database, just garbage bytes \x00\xff" * 100)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pandas as pd
 import pytest
 from _bench_helpers import (
@@ -206,3 +208,18 @@ def test_an_unknown_seed_combiner_is_one_clear_error(table):
         odd.value(arch=REP, metric="val_acc")
     with pytest.raises(ValueError, match="combine_seeds 'mode'"):
         odd.wide(["val_acc"])
+
+
+def test_value_and_wide_pick_the_same_member_when_the_representative_failed(table):
+    """Cost metrics of a class: the lowest-indexed member with ok records, in value() as in wide()."""
+    records = table.records.copy()
+    failed = (records["arch"] == REP) & (records["metric"] == "params")
+    assert failed.sum() == 1
+    records["status"] = records["status"].astype(str).where(~failed, "error")
+    broken = Table.from_frames(table.path, table.manifest, records, table.archs)
+    class_id = arch(REP).arch_id
+    fallback = values(table.lookup(arch=DEAD_CONV), "params")[0]
+    assert broken.wide(["params"]).loc[class_id, "params"] == fallback
+    assert broken.value(arch_id=class_id, metric="params") == fallback
+    assert math.isnan(broken.value(arch=REP, metric="params"))  # asked for by name: its own failure
+    assert table.value(arch_id=class_id, metric="params") == values(table.lookup(arch=REP), "params")[0]
