@@ -215,7 +215,8 @@ def _collapse_identical(frame: pd.DataFrame, columns: list[Column]) -> list[Colu
         first = frame[group[0].name]
         if len(group) > 1 and all(frame[c.name].equals(first) for c in group[1:]):
             frame[metric] = first
-            frame.drop(columns=[c.name for c in group if c.name != metric], inplace=True)
+            for dropped in (c.name for c in group if c.name != metric):
+                del frame[dropped]  # the caller's frame loses the variant columns
             kept.append(Column(metric, metric, group[0].protocol_hash))
         else:
             kept += group

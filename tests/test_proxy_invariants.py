@@ -470,9 +470,12 @@ def test_reordered_pair_is_functionally_equal(space):
     for name in ALL:
         assert sa[name].status == sb[name].status == "ok"
         assert sa[name].value == pytest.approx(sb[name].value, rel=1e-5), name
-    # cost and data-free proxies see the same weights in the same places: exactly equal
-    for name in ("params", "flops", "synflow"):
+    # cost metrics count the same layers: exactly equal
+    for name in ("params", "flops"):
         assert sa[name].value == sb[name].value, name
+    # synflow sees the same |weights|, but its float64 sums run over the edges in a different order,
+    # so only the last bits may differ (1 ulp on this machine's CPU kernels)
+    assert sa["synflow"].value == pytest.approx(sb["synflow"].value, rel=1e-12, abs=0)
 
 
 def test_dead_conv_pair_shares_arch_id_but_not_cost(space):
