@@ -71,15 +71,25 @@ def measure_stable(
 
 
 def timer_samples(run: Callable[[], object], threads: int, min_run_time: float, repeats: int) -> list[float]:
-    """Per-call seconds of ``run`` from ``torch.utils.benchmark`` blocks, at least ``repeats`` of them."""
+    """Per-call seconds of ``run`` from ``torch.utils.benchmark`` blocks, at least ``repeats`` of them.
+
+    One ``blocked_autorange`` picks the block size and times blocks for ``min_run_time``. If that gave
+    fewer than ``repeats`` samples (calls longer than ``min_run_time / repeats``), the next one is
+    asked for as long as the missing samples take. Every ``blocked_autorange`` spends one block
+    estimating the block size, so asking for one sample at a time would cost a 0.3 s call twice.
+    """
     from torch.utils import benchmark
 
     timer = benchmark.Timer(
         stmt="run()", globals={"run": run}, num_threads=threads, timer=timeit.default_timer
     )
     samples: list[float] = []
+    run_time = min_run_time
     while len(samples) < repeats:
-        samples.extend(timer.blocked_autorange(min_run_time=min_run_time).times)
+        found = timer.blocked_autorange(min_run_time=run_time)
+        samples.extend(found.times)
+        block_seconds = max(found.times) * found.number_per_run
+        run_time = max(min_run_time, (repeats - len(samples)) * block_seconds)
     return samples
 
 

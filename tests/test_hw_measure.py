@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pytest
 import torch
@@ -19,7 +21,7 @@ from hw_profiles.energy import (
 )
 from hw_profiles.memory import cpu_peak_bytes, tensor_bytes
 from hw_profiles.protocol import MeasurementProtocol
-from hw_profiles.timing import measure_stable, summarize
+from hw_profiles.timing import measure_stable, summarize, timer_samples
 
 # ---- protocol ---------------------------------------------------------------------------------------
 
@@ -115,6 +117,26 @@ def test_summary_hand_values() -> None:
     assert s.cv == pytest.approx(np.sqrt(1.25) / 2.5)
     with pytest.raises(ValueError, match="finite"):
         summarize([1.0, float("nan")])
+
+
+def test_timer_samples_of_slow_calls_spend_one_call_on_the_block_size() -> None:
+    """Calls longer than min_run_time: a block-size estimate per autorange, not per sample."""
+    calls: list[float] = []
+
+    def run() -> None:
+        calls.append(time.perf_counter())
+        time.sleep(0.02)
+
+    samples = timer_samples(run, threads=1, min_run_time=0.01, repeats=5)
+    assert len(samples) >= 5
+    assert len(calls) <= len(samples) + 3  # before: two calls per sample
+    assert all(0.02 <= s < 0.2 for s in samples)
+
+
+def test_timer_samples_of_fast_calls_fill_min_run_time() -> None:
+    samples = timer_samples(lambda: sum(range(100)), threads=1, min_run_time=0.05, repeats=3)
+    assert len(samples) >= 3
+    assert all(0 < s < 1e-3 for s in samples)  # per-call seconds: blocks are divided by their size
 
 
 def test_unstable_measurements_are_remeasured_then_flagged() -> None:
