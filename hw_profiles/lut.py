@@ -11,13 +11,19 @@ reduction blocks (stride 2) and the classifier head. A cell network's raw predic
 
 Blocks measured alone do not cost what they cost inside a network (warm caches, dispatch and
 allocation patterns differ by op kind), so the LUT is calibrated per op kind, as nn-Meter calibrates
-its kernels: with ``T_k`` the LUT time of all edges of op kind k in the network (summed over stages
-and cells), ``measured ~ sum_k s_k * T_k + b`` by least squares on the relative errors (each row
+its kernels: with ``T_g`` the LUT time of all edges in calibration group g (summed over stages and
+cells), ``measured ~ sum_g s_g * T_g + b`` by least squares on the relative errors (each row
 weighted by 1 / measured, since accuracy is judged relatively) on a set of measured networks, per
 batch size. ``skip_connect`` runs no kernel, and the stem, head, reductions and additions are the same
-in every cell network, so they fold into ``b``. With ``s_k = 1`` and ``b = 0`` this is the raw sum. Accuracy is reported as nn-Meter does, on held-out networks
-used neither for the table nor for the correction: the share predicted within +-10 % of measured,
-the RMSE and Spearman's rank correlation.
+in every cell network, so they fold into ``b``. With ``s_g = 1`` and ``b = 0`` this is the raw sum.
+
+The groups are a registered :data:`CALIBRATIONS` choice: ``kind`` (one scale per op kind) or
+``kind_node`` (per op kind and the node the edge feeds: an edge's cost inside a network depends on
+its place in the cell's data flow, which tensors are alive and cached around it; at batch 64 on a
+2-core Xeon this was 3-4 % of a cell's latency, docs/hw_profiles.md). :func:`choose_calibration`
+picks one by cross-validation on the fitting networks alone. Accuracy is reported as nn-Meter does,
+on held-out networks used neither for the table nor for the correction: the share predicted within
++-10 % of measured, the RMSE and Spearman's rank correlation.
 """
 
 from __future__ import annotations
@@ -37,6 +43,26 @@ CELL_OPS = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x
 CALIBRATED_OPS = ("none", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
 """Cell op kinds whose LUT time gets its own scale (``skip_connect`` runs no kernel)."""
 ADDS_PER_CELL = 3  # node 2 sums two edges, node 3 three: 1 + 2 additions
+EDGE_NODES = (1, 2, 2, 3, 3, 3)
+"""The node each of NB201's six edges feeds, in the published edge order (0>1, 0>2, 1>2, 0>3, 1>3, 2>3)."""
+
+CALIBRATIONS: dict[str, tuple[str, ...]] = {
+    "kind": CALIBRATED_OPS,
+    "kind_node": tuple(f"{op}>{node}" for op in CALIBRATED_OPS for node in sorted(set(EDGE_NODES))),
+}
+"""Calibration choices and their groups (each gets a scale; an intercept follows)."""
+
+
+def _edge_group(calibration: str, op: str, node: int) -> str | None:
+    if op not in CALIBRATED_OPS:
+        return None
+    return op if calibration == "kind" else f"{op}>{node}"
+
+
+def _check_calibration(calibration: str) -> None:
+    if calibration not in CALIBRATIONS:
+        raise ValueError(f"unknown LUT calibration {calibration!r} (valid: {', '.join(CALIBRATIONS)})")
+
 
 ROUND_STATISTICS: dict[str, Callable[[Sequence[float]], float]] = {"min": min, "median": statistics.median}
 """How repeated measurement rounds of one entry combine. ``min``: on a machine shared with other
@@ -147,7 +173,9 @@ class LatencyLUT:
     resolution: int
     rows: list[dict[str, Any]] = field(default_factory=list)
     correction: dict[int, tuple[float, ...]] = field(default_factory=dict)
-    """Per batch: the scale of each :data:`CALIBRATED_OPS` kind's LUT time, then the intercept (ms)."""
+    """Per batch: the scale of each calibration group's LUT time, then the intercept (ms)."""
+    calibration: dict[int, str] = field(default_factory=dict)
+    """Per batch: the :data:`CALIBRATIONS` choice its correction was fitted with (``kind`` if absent)."""
 
     def latency(self, key: str, batch: int) -> float:
         """The LUT entry ``key`` at ``batch`` (KeyError naming it if absent)."""
@@ -173,42 +201,61 @@ class LatencyLUT:
             total += self.N * cell
         return total
 
-    def op_times(self, ops: Sequence[str], batch: int) -> list[float]:
-        """``T_k`` per :data:`CALIBRATED_OPS` kind: LUT ms of all edges of that kind in the network."""
-        times = dict.fromkeys(CALIBRATED_OPS, 0.0)
+    def op_times(self, ops: Sequence[str], batch: int, calibration: str = "kind") -> list[float]:
+        """``T_g`` per group of ``calibration`` (:data:`CALIBRATIONS`): LUT ms of all its edges."""
+        _check_calibration(calibration)
+        if len(ops) != len(EDGE_NODES):
+            raise ValueError(f"an NB201 cell has {len(EDGE_NODES)} edge ops, got {len(ops)}")
+        times = dict.fromkeys(CALIBRATIONS[calibration], 0.0)
         for c, r in _stages(self.C, self.resolution):
-            for op in ops:
-                if op in times:
-                    times[op] += self.N * self.latency(BlockSpec("cell_op", op, c, c, r).key, batch)
+            for op, node in zip(ops, EDGE_NODES):
+                group = _edge_group(calibration, op, node)
+                if group is not None:
+                    times[group] += self.N * self.latency(BlockSpec("cell_op", op, c, c, r).key, batch)
         return list(times.values())
 
     def fit(
-        self, ops_list: Sequence[Sequence[str]], measured_ms: Sequence[float], batch: int
+        self,
+        ops_list: Sequence[Sequence[str]],
+        measured_ms: Sequence[float],
+        batch: int,
+        calibration: str = "kind",
     ) -> tuple[float, ...]:
-        """Fit ``measured ~ sum_k s_k * T_k + b`` by least squares on networks measured at ``batch``."""
+        """Fit ``measured ~ sum_g s_g * T_g + b`` by least squares on networks measured at ``batch``."""
+        coef = self._solve(ops_list, measured_ms, batch, calibration)
+        self.correction[batch], self.calibration[batch] = coef, calibration
+        return coef
+
+    def _solve(
+        self, ops_list: Sequence[Sequence[str]], measured_ms: Sequence[float], batch: int, calibration: str
+    ) -> tuple[float, ...]:
         import numpy as np
 
-        need = len(CALIBRATED_OPS) + 1
+        _check_calibration(calibration)
+        need = len(CALIBRATIONS[calibration]) + 1
         if len(ops_list) != len(measured_ms) or len(ops_list) < need:
             raise ValueError(
-                f"calibrating the LUT needs >= {need} measured networks, got {len(ops_list)} networks "
-                f"and {len(measured_ms)} latencies"
+                f"calibrating the LUT ({calibration}) needs >= {need} measured networks, got "
+                f"{len(ops_list)} networks and {len(measured_ms)} latencies"
             )
-        design = np.array([[*self.op_times(ops, batch), 1.0] for ops in ops_list])
+        design = np.array([[*self.op_times(ops, batch, calibration), 1.0] for ops in ops_list])
         target = np.asarray(measured_ms, dtype=float)
         if not np.all(np.isfinite(target)) or np.any(target <= 0):
             raise ValueError("calibrating the LUT needs finite, positive measured latencies")
         # Weighted by 1/measured: least squares on relative errors, the quantity the accuracy reports.
         coef, *_ = np.linalg.lstsq(design / target[:, None], np.ones_like(target), rcond=None)
-        self.correction[batch] = tuple(float(c) for c in coef)
-        return self.correction[batch]
+        return tuple(float(c) for c in coef)
 
     def predict(self, ops: Sequence[str], batch: int) -> float:
         """Predicted latency (ms): the calibrated sum where a calibration was fitted, else the raw sum."""
         if batch not in self.correction:
             return self.raw(ops, batch)
-        *scales, intercept = self.correction[batch]
-        return sum(s * t for s, t in zip(scales, self.op_times(ops, batch), strict=True)) + intercept
+        return self._apply(self.correction[batch], ops, batch, self.calibration.get(batch, "kind"))
+
+    def _apply(self, coef: Sequence[float], ops: Sequence[str], batch: int, calibration: str) -> float:
+        *scales, intercept = coef
+        times = self.op_times(ops, batch, calibration)
+        return sum(s * t for s, t in zip(scales, times, strict=True)) + intercept
 
     def to_frame(self) -> Any:
         """The LUT as a pandas DataFrame (one row per block and batch size)."""
@@ -232,6 +279,7 @@ class LatencyLUT:
             "N": self.N,
             "resolution": self.resolution,
             "correction": {str(k): list(v) for k, v in self.correction.items()},
+            "calibration": {str(k): v for k, v in self.calibration.items()},
         }
         table = table.replace_schema_metadata({b"archbench_lut": json.dumps(meta).encode()})
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -260,7 +308,42 @@ class LatencyLUT:
         lut = cls(MeasurementProtocol.from_dict(meta["protocol"]), meta["C"], meta["N"], meta["resolution"])
         lut.rows = table.to_pylist()
         lut.correction = {int(k): tuple(v) for k, v in meta["correction"].items()}
+        lut.calibration = {int(k): v for k, v in meta.get("calibration", {}).items()}  # older files: kind
         return lut
+
+
+def choose_calibration(
+    lut: LatencyLUT,
+    ops_list: Sequence[Sequence[str]],
+    measured_ms: Sequence[float],
+    batch: int,
+    folds: int = 5,
+) -> tuple[str, dict[str, float]]:
+    """The :data:`CALIBRATIONS` choice with the lowest cross-validated RMS relative error, and every score.
+
+    Only the given (fitting) networks are used: ``folds`` folds, network i in fold ``i % folds``, so
+    held-out networks never take part in the choice. A choice with more coefficients than a fold's
+    training part can fit is skipped; a tie goes to the simpler (earlier registered) choice. With too
+    few networks to cross-validate any choice, the simplest one comes back with no scores.
+    """
+    n = len(ops_list)
+    if len(measured_ms) != n or not 2 <= folds <= n:
+        raise ValueError(f"choosing a calibration needs 2 <= folds <= networks, got {folds} and {n}")
+    scores: dict[str, float] = {}
+    for name, groups in CALIBRATIONS.items():
+        if n - math.ceil(n / folds) < len(groups) + 1:
+            continue
+        squared = []
+        for fold in range(folds):
+            train = [i for i in range(n) if i % folds != fold]
+            coef = lut._solve([ops_list[i] for i in train], [measured_ms[i] for i in train], batch, name)
+            for i in range(fold, n, folds):
+                predicted = lut._apply(coef, ops_list[i], batch, name)
+                squared.append(((predicted - measured_ms[i]) / measured_ms[i]) ** 2)
+        scores[name] = math.sqrt(sum(squared) / n)
+    if not scores:
+        return next(iter(CALIBRATIONS)), scores
+    return min(scores, key=scores.__getitem__), scores
 
 
 def merge_rounds(rounds: Sequence[LatencyLUT], statistic: str = "min") -> LatencyLUT:

@@ -20,7 +20,16 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from hw_profiles.lut import CALIBRATED_OPS, LatencyLUT, accuracy, combine_rounds, merge_rounds, profile_lut
+from hw_profiles.lut import (
+    CALIBRATED_OPS,
+    CALIBRATIONS,
+    LatencyLUT,
+    accuracy,
+    choose_calibration,
+    combine_rounds,
+    merge_rounds,
+    profile_lut,
+)
 from hw_profiles.profile import build_network, example_input, profile_module
 from hw_profiles.protocol import MeasurementProtocol
 
@@ -101,12 +110,18 @@ def evaluate(
     fit: Sequence[Any],
     held_out: Sequence[Any],
     statistic: str = "min",
+    calibration: str = "auto",
 ) -> tuple[LatencyLUT, dict[int, dict[str, Any]]]:
     """The merged LUT, fitted per batch size on ``fit``, and per batch its held-out report.
 
-    Each report has the fitted ``calibration``, the ``corrected`` and ``uncorrected`` (raw LUT sum)
-    accuracy, the ``measurement_ceiling`` (None for an odd number of rounds) and every cell's rounds.
+    ``calibration`` is a :data:`CALIBRATIONS` name or ``auto``: per batch, the one with the lowest
+    5-fold cross-validated error on the ``fit`` cells alone (:func:`choose_calibration`). Each report
+    has the ``calibration`` used and its fitted ``coefficients``, the cross-validation ``scores`` (auto
+    only), the ``corrected`` and ``uncorrected`` (raw LUT sum) accuracy, the ``measurement_ceiling``
+    (None for an odd number of rounds) and every cell's rounds.
     """
+    if calibration != "auto" and calibration not in CALIBRATIONS:
+        raise ValueError(f"unknown LUT calibration {calibration!r} (valid: auto, {', '.join(CALIBRATIONS)})")
     rounds = len(measured.luts)
     counts = {len(v) for cells in measured.cells_ms.values() for v in cells.values()}
     if counts != {rounds}:
@@ -117,7 +132,11 @@ def evaluate(
     reports = {}
     for batch, cells in measured.cells_ms.items():
         combined = {a: combine_rounds(v, statistic) for a, v in cells.items()}
-        coef = lut.fit([ops[a.string] for a in fit], [combined[a.string] for a in fit], batch)
+        fit_ops, fit_ms = [ops[a.string] for a in fit], [combined[a.string] for a in fit]
+        chosen, scores = calibration, None
+        if calibration == "auto":
+            chosen, scores = choose_calibration(lut, fit_ops, fit_ms, batch)
+        coef = lut.fit(fit_ops, fit_ms, batch, chosen)
         meas = [combined[a.string] for a in held_out]
         ceiling = None
         if rounds % 2 == 0:  # two independent halves of the rounds, measured on the same cells
@@ -126,7 +145,9 @@ def evaluate(
                 [combine_rounds(cells[a.string][1::2], statistic) for a in held_out],
             )
         reports[batch] = {
-            "calibration": dict(zip([*CALIBRATED_OPS, "intercept_ms"], coef)),
+            "calibration": chosen,
+            "coefficients": dict(zip([*CALIBRATIONS[chosen], "intercept_ms"], coef)),
+            "cv_rms_relative_error": scores,
             "corrected": accuracy([lut.predict(ops[a.string], batch) for a in held_out], meas),
             "uncorrected": accuracy([lut.raw(ops[a.string], batch) for a in held_out], meas),
             "measurement_ceiling": ceiling,

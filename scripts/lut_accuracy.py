@@ -10,7 +10,7 @@ the rounds (even vs odd) agree within +-10 % on the held-out cells. Each half co
 rounds, so it is a conservative (noisier) stand-in for the full measurement's repeatability.
 Writes ``OUT/lut.parquet`` and ``OUT/report.json`` (every cell's rounds included).
 
-    python scripts/lut_accuracy.py --batch 1,64 --cells 200 --fit 40 --rounds 4 --out runs/lut
+    python scripts/lut_accuracy.py --batch 1,64 --cells 200 --fit 100 --rounds 4 --out runs/lut
 """
 
 from __future__ import annotations
@@ -23,6 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
+from hw_profiles.lut import CALIBRATIONS
+
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -32,7 +34,13 @@ def _parser() -> argparse.ArgumentParser:
         "--batch", type=_batches, default="1,64", help="comma-separated batch sizes (default: 1,64)"
     )
     p.add_argument("--cells", type=int, default=200, help="held-out cells evaluated (default: 200)")
-    p.add_argument("--fit", type=int, default=40, help="cells used to fit the correction (default: 40)")
+    p.add_argument("--fit", type=int, default=100, help="cells used to fit the correction (default: 100)")
+    p.add_argument(
+        "--calibration",
+        default="auto",
+        choices=("auto", *CALIBRATIONS),
+        help="correction groups; auto: chosen per batch by 5-fold CV on the fit cells (default: auto)",
+    )
     p.add_argument("--rounds", type=int, default=4, help="interleaved measurement rounds (default: 4)")
     p.add_argument(
         "--statistic", default="min", choices=("min", "median"), help="how rounds combine (default: min)"
@@ -57,6 +65,16 @@ def _batches(text: str) -> tuple[int, ...]:
     if not found or min(found) < 1:
         raise argparse.ArgumentTypeError(f"batch sizes must be >= 1, got {text!r}")
     return found
+
+
+def _scores(scores: dict[str, float] | None) -> str:
+    if not scores:
+        return ""
+    return (
+        " (CV RMS relative error on the fit cells: "
+        + ", ".join(f"{k} {v:.4f}" for k, v in scores.items())
+        + ")"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -94,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"round {r + 1}/{args.rounds} done at {time.perf_counter() - start:.0f} s", flush=True)
 
     measured = measure_in_rounds(space, split.cells, protocol, rng, done)
-    lut, reports = evaluate(space, measured, split.fit, split.held_out, args.statistic)
+    lut, reports = evaluate(space, measured, split.fit, split.held_out, args.statistic, args.calibration)
     report = {
         "protocol": protocol.to_dict(),
         "protocol_hash": protocol.hash,
@@ -110,8 +128,9 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"batch {batch}: {acc['within']:.1%} within ±10% ({int(acc['n'])} held-out cells), "
             f"RMSE {acc['rmse_ms']:.3f} ms, Spearman {acc['spearman']:.3f}{repeat}; uncorrected sum: "
-            f"{raw['within']:.1%} within ±10%, Spearman {raw['spearman']:.3f}; calibration "
-            + ", ".join(f"{k} {v:.3f}" for k, v in found["calibration"].items()),
+            f"{raw['within']:.1%} within ±10%, Spearman {raw['spearman']:.3f}; "
+            f"calibration {found['calibration']}{_scores(found['cv_rms_relative_error'])}: "
+            + ", ".join(f"{k} {v:.3f}" for k, v in found["coefficients"].items()),
             flush=True,
         )
     args.out.mkdir(parents=True, exist_ok=True)

@@ -13,11 +13,13 @@ from hypothesis import strategies as st
 
 import spaces
 from hw_profiles.lut import (
+    CALIBRATIONS,
     CELL_OPS,
     BlockSpec,
     LatencyLUT,
     accuracy,
     block_module,
+    choose_calibration,
     combine_rounds,
     merge_rounds,
     nb201_blocks,
@@ -114,8 +116,73 @@ def test_calibration_recovers_per_op_kind_scales(scales: list[float], b: float) 
     *found, intercept = lut.fit(cells, measured, 2)
     assert found == [pytest.approx(s, rel=1e-6) for s in scales]
     assert intercept == pytest.approx(b, abs=1e-6)
-    with pytest.raises(ValueError, match="needs >= 5 measured networks"):
+    with pytest.raises(ValueError, match=r"\(kind\) needs >= 5 measured networks"):
         lut.fit(cells[:3], measured[:3], 2)
+
+
+NODE_CELLS = [NB201.ops_of(NB201.from_index(i)) for i in range(0, 15625, 97)]  # 162 cells
+
+
+def _node_truth(lut: LatencyLUT, scales: dict[str, float], b: float) -> list[float]:
+    """Latencies exactly linear in the kind_node groups' LUT times."""
+    groups = CALIBRATIONS["kind_node"]
+    return [
+        sum(scales[g] * t for g, t in zip(groups, lut.op_times(ops, 2, "kind_node"))) + b
+        for ops in NODE_CELLS
+    ]
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.lists(st.floats(0.1, 4.0), min_size=12, max_size=12), st.floats(0.0, 20.0))
+def test_kind_node_calibration_recovers_per_node_scales(scales: list[float], b: float) -> None:
+    lut = _synthetic_lut({"nor_conv_3x3": 1.0, "nor_conv_1x1": 0.3, "avg_pool_3x3": 0.2, "none": 0.05})
+    truth = dict(zip(CALIBRATIONS["kind_node"], scales))
+    measured = _node_truth(lut, truth, b)
+    *found, intercept = lut.fit(NODE_CELLS, measured, 2, "kind_node")
+    assert found == [pytest.approx(s, rel=1e-6) for s in scales]
+    assert intercept == pytest.approx(b, abs=1e-6)
+    assert lut.calibration[2] == "kind_node"
+    assert lut.predict(NODE_CELLS[7], 2) == pytest.approx(measured[7])
+
+
+def test_kind_node_groups_split_each_kinds_time_by_the_node_fed() -> None:
+    lut = _synthetic_lut({"nor_conv_3x3": 1.0, "nor_conv_1x1": 0.3, "avg_pool_3x3": 0.2, "none": 0.05})
+    ops = ("nor_conv_3x3", "nor_conv_3x3", "none", "skip_connect", "nor_conv_3x3", "avg_pool_3x3")
+    by_node = dict(zip(CALIBRATIONS["kind_node"], lut.op_times(ops, 2, "kind_node")))
+    stage_sum = 2 * (1 + 2 + 4)  # N=2 cells x channel factors 1, 2, 4 of the three stages
+    assert by_node["nor_conv_3x3>1"] == by_node["nor_conv_3x3>2"] == by_node["nor_conv_3x3>3"] == stage_sum
+    assert by_node["none>2"] == pytest.approx(0.05 * stage_sum) and by_node[
+        "avg_pool_3x3>3"
+    ] == pytest.approx(0.2 * stage_sum)
+    assert sum(v > 0 for v in by_node.values()) == 5  # skip_connect runs no kernel
+    kinds = dict(zip(CALIBRATIONS["kind"], lut.op_times(ops, 2)))
+    for kind, total in kinds.items():  # the kind_node groups partition each kind's time
+        assert total == pytest.approx(sum(v for g, v in by_node.items() if g.startswith(kind + ">")))
+    with pytest.raises(ValueError, match="unknown LUT calibration 'stage'"):
+        lut.op_times(ops, 2, "stage")
+    with pytest.raises(ValueError, match="6 edge ops, got 5"):
+        lut.op_times(ops[:5], 2)
+
+
+def test_choose_calibration_by_cross_validation_on_the_fit_cells() -> None:
+    lut = _synthetic_lut({"nor_conv_3x3": 1.0, "nor_conv_1x1": 0.3, "avg_pool_3x3": 0.2, "none": 0.05})
+    rng = np.random.default_rng(0)
+    noise = 1 + 0.02 * rng.standard_normal(len(NODE_CELLS))
+    # truth per kind only (with 2 % noise): the 12-scale model only fits noise, so kind wins
+    by_kind = [1.2 * sum(lut.op_times(ops, 2)) + 3.0 for ops in NODE_CELLS] * noise
+    chosen, scores = choose_calibration(lut, NODE_CELLS, list(by_kind), 2)
+    assert chosen == "kind" and scores["kind"] < scores["kind_node"]
+    # truth where edges into node 3 cost twice as much: kind_node wins, and by a wide margin
+    scales = {g: (2.4 if g.endswith(">3") else 1.2) for g in CALIBRATIONS["kind_node"]}
+    by_node = np.array(_node_truth(lut, scales, 3.0)) * noise
+    chosen, scores = choose_calibration(lut, NODE_CELLS, list(by_node), 2)
+    assert chosen == "kind_node" and scores["kind_node"] < 0.5 * scores["kind"]
+    assert lut.correction == {}  # choosing fits nothing into the LUT
+    # too few cells for kind_node's folds: only kind is scored
+    assert set(choose_calibration(lut, NODE_CELLS[:12], list(by_node[:12]), 2)[1]) == {"kind"}
+    assert choose_calibration(lut, NODE_CELLS[:5], list(by_node[:5]), 2) == ("kind", {})  # none scorable
+    with pytest.raises(ValueError, match="2 <= folds <= networks"):
+        choose_calibration(lut, NODE_CELLS[:5], list(by_node[:5]), 2, folds=1)
 
 
 def test_accuracy_hand_values() -> None:
@@ -136,6 +203,11 @@ def test_profile_lut_measures_every_block_and_round_trips(tmp_path: Path) -> Non
     loaded = LatencyLUT.load(lut.save(tmp_path / "lut.parquet"))
     assert loaded.protocol == PROTOCOL and loaded.predict(ops, 2) == pytest.approx(lut.predict(ops, 2))
     assert loaded.predict(ops, 2) == pytest.approx(1.5 * sum(lut.op_times(ops, 2)) + 0.25)
+    lut.correction[2], lut.calibration[2] = (*range(1, 13), 0.5), "kind_node"
+    loaded = LatencyLUT.load(lut.save(tmp_path / "lut.parquet"))
+    assert loaded.calibration == {2: "kind_node"} and loaded.predict(ops, 2) == pytest.approx(
+        lut.predict(ops, 2)
+    )
     assert list(tmp_path.iterdir()) == [tmp_path / "lut.parquet"]  # no temporary file left behind
 
 
@@ -221,6 +293,7 @@ def test_lut_accuracy_script_end_to_end(tmp_path: Path, capsys) -> None:
         (["--rounds", "0"], "rounds must be an integer >= 1"),
         (["--batch", "1,,64"], "expected comma-separated batch sizes"),
         (["--statistic", "mean"], "invalid choice: 'mean'"),
+        (["--calibration", "stage"], "invalid choice: 'stage'"),
         (["--cells", "15000", "--fit", "1000"], "the space has 15625 cells"),
     ):
         with pytest.raises(SystemExit) as exit_info:
@@ -262,7 +335,9 @@ def test_lut_study_recovers_the_truth_through_disturbed_rounds() -> None:
     assert found["corrected"]["within"] == 1.0 and found["corrected"]["rmse_ms"] == pytest.approx(0, abs=1e-9)
     assert found["uncorrected"]["within"] < 1.0  # the raw sum misses the 1.3x and the 0.5 ms
     assert found["measurement_ceiling"]["within"] == 0.5
-    assert found["calibration"]["nor_conv_3x3"] == pytest.approx(1.3)
+    # 10 fit cells cannot fit kind_node's 13 coefficients in a CV fold: auto keeps kind
+    assert found["calibration"] == "kind" and set(found["cv_rms_relative_error"]) == {"kind"}
+    assert found["coefficients"]["nor_conv_3x3"] == pytest.approx(1.3)
     assert {c["arch"]: c["measured_ms"] for c in found["cells"]} == truth
     odd = RoundsMeasured([slow, fast, fast], {2: {a: v[:3] for a, v in cells.items()}})
     assert evaluate(NB201, odd, split.fit, split.held_out)[1][2]["measurement_ceiling"] is None

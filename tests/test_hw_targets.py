@@ -15,7 +15,7 @@ from benchmarks.journal import Journal
 from benchmarks.profile_table import profile_table
 from benchmarks.table import open_table
 from hw_profiles import TARGETS, MeasurementProtocol, Target, get_target
-from hw_profiles.device import cpu_frequency, describe, host_memory_bytes
+from hw_profiles.device import allocator_settings, cpu_frequency, describe, host_memory_bytes
 from hw_profiles.profile import metric_names, profile_arch, profile_module
 
 FAST = {"warmup": 1, "repeats": 3, "min_run_time": 0.01, "energy_seconds": 0.01, "cv_threshold": 10.0}
@@ -78,6 +78,23 @@ def test_device_descriptor_reads_fake_sysfs(tmp_path: Path) -> None:
     assert device.governor == "performance" and device.to_dict()["label"] == device.label
     with pytest.raises(ValueError, match="unknown device kind"):
         describe("tpu")
+
+
+def test_device_descriptor_records_the_allocator(monkeypatch) -> None:
+    environ = {
+        "LD_PRELOAD": "/usr/lib/libjemalloc.so.2",
+        "MALLOC_CONF": "background_thread:true",
+        "MALLOC_MMAP_THRESHOLD_": "4294967296",
+        "MALLOCX": "not an allocator variable",
+        "PATH": "/bin",
+    }
+    found = dict(allocator_settings(environ))
+    assert set(found) == {"libc", "LD_PRELOAD", "MALLOC_CONF", "MALLOC_MMAP_THRESHOLD_"}
+    assert found["MALLOC_MMAP_THRESHOLD_"] == "4294967296" and found["libc"]
+    assert list(allocator_settings({})) == [("libc", found["libc"])]  # nothing set: the defaults
+    monkeypatch.setenv("MALLOC_TRIM_THRESHOLD_", "123")
+    device = describe("cpu")
+    assert device.to_dict()["allocator"]["MALLOC_TRIM_THRESHOLD_"] == "123"
 
 
 # ---- profiling ------------------------------------------------------------------------------------------------
