@@ -25,8 +25,10 @@ from typing import Any
 
 SYSFS_CPU = Path("/sys/devices/system/cpu")
 _VERSIONED = ("numpy", "onnxruntime", "onnx", "nvidia-ml-py")
-_ALLOCATOR_VARIABLES = ("LD_PRELOAD", "GLIBC_TUNABLES", "MALLOC_", "MALLOC_CONF", "TCMALLOC_", "JEMALLOC_")
-"""Environment variables (or prefixes) that choose or tune the allocator tensors come from."""
+_ALLOCATOR_VARIABLES = ("LD_PRELOAD", "GLIBC_TUNABLES", "MALLOC_", "TCMALLOC_", "JEMALLOC_")
+"""Environment variables (or prefixes, ending in ``_``; ``MALLOC_`` covers jemalloc's ``MALLOC_CONF``)
+that choose or tune the allocator tensors come from."""
+_START_ENVIRON = dict(os.environ)  # allocators read their variables at process start, not later
 
 
 @dataclass(frozen=True)
@@ -127,9 +129,11 @@ def library_versions() -> tuple[tuple[str, str], ...]:
 def allocator_settings(environ: Mapping[str, str] | None = None) -> tuple[tuple[str, str], ...]:
     """The C library and the allocator's environment: ``LD_PRELOAD`` and malloc tuning variables.
 
-    Only what is set is listed (an unset variable means the library's default), as sorted pairs.
+    ``environ`` defaults to this process's environment as it was when archbench was imported: glibc,
+    jemalloc and tcmalloc read their variables when the process starts, so a later change has no
+    effect and is not reported. Only what is set is listed (unset means the library's default).
     """
-    environ = os.environ if environ is None else environ
+    environ = _START_ENVIRON if environ is None else environ
     lib, lib_version = platform.libc_ver()
     found = {"libc": f"{lib} {lib_version}".strip() or "unknown"}
     for name, value in environ.items():

@@ -20,7 +20,8 @@ in every cell network, so they fold into ``b``. With ``s_g = 1`` and ``b = 0`` t
 The groups are a registered :data:`CALIBRATIONS` choice: ``kind`` (one scale per op kind) or
 ``kind_node`` (per op kind and the node the edge feeds: an edge's cost inside a network depends on
 its place in the cell's data flow, which tensors are alive and cached around it; at batch 64 on a
-2-core Xeon this was 3-4 % of a cell's latency, docs/hw_profiles.md). :func:`choose_calibration`
+2-core Xeon a count-only correction missed the cells' latencies by 2-4 % depending on where their
+convolutions sat, docs/hw_profiles.md). :func:`choose_calibration`
 picks one by cross-validation on the fitting networks alone. Accuracy is reported as nn-Meter does,
 on held-out networks used neither for the table nor for the correction: the share predicted within
 +-10 % of measured, the RMSE and Spearman's rank correlation.
@@ -46,22 +47,31 @@ ADDS_PER_CELL = 3  # node 2 sums two edges, node 3 three: 1 + 2 additions
 EDGE_NODES = (1, 2, 2, 3, 3, 3)
 """The node each of NB201's six edges feeds, in the published edge order (0>1, 0>2, 1>2, 0>3, 1>3, 2>3)."""
 
-CALIBRATIONS: dict[str, tuple[str, ...]] = {
-    "kind": CALIBRATED_OPS,
-    "kind_node": tuple(f"{op}>{node}" for op in CALIBRATED_OPS for node in sorted(set(EDGE_NODES))),
+GROUPINGS: dict[str, Callable[[str, int], str]] = {
+    "kind": lambda op, node: op,
+    "kind_node": lambda op, node: f"{op}>{node}",
 }
-"""Calibration choices and their groups (each gets a scale; an intercept follows)."""
+"""Calibration choices: each names the group of an edge with a calibrated op kind and its node."""
+
+CALIBRATIONS: dict[str, tuple[str, ...]] = {
+    name: tuple(dict.fromkeys(group(op, node) for op in CALIBRATED_OPS for node in sorted(set(EDGE_NODES))))
+    for name, group in GROUPINGS.items()
+}
+"""Each calibration choice's groups, in order (each gets a scale; an intercept follows)."""
 
 
-def _edge_group(calibration: str, op: str, node: int) -> str | None:
-    if op not in CALIBRATED_OPS:
-        return None
-    return op if calibration == "kind" else f"{op}>{node}"
+class CalibrationError(ValueError):
+    """The measured networks cannot determine a calibration (too few, or a group none of them has)."""
 
 
 def _check_calibration(calibration: str) -> None:
     if calibration not in CALIBRATIONS:
         raise ValueError(f"unknown LUT calibration {calibration!r} (valid: {', '.join(CALIBRATIONS)})")
+
+
+def _check_cell(ops: Sequence[str]) -> None:
+    if len(ops) != len(EDGE_NODES):
+        raise ValueError(f"an NB201 cell has {len(EDGE_NODES)} edge ops, got {len(ops)}")
 
 
 ROUND_STATISTICS: dict[str, Callable[[Sequence[float]], float]] = {"min": min, "median": statistics.median}
@@ -186,6 +196,7 @@ class LatencyLUT:
 
     def raw(self, ops: Sequence[str], batch: int) -> float:
         """Sum of block latencies (ms) for the cell with edge ``ops`` (no overhead correction)."""
+        _check_cell(ops)
         task_blocks = {r["key"]: r for r in self.rows if r["batch"] == batch}
         if not task_blocks:
             raise KeyError(
@@ -204,14 +215,14 @@ class LatencyLUT:
     def op_times(self, ops: Sequence[str], batch: int, calibration: str = "kind") -> list[float]:
         """``T_g`` per group of ``calibration`` (:data:`CALIBRATIONS`): LUT ms of all its edges."""
         _check_calibration(calibration)
-        if len(ops) != len(EDGE_NODES):
-            raise ValueError(f"an NB201 cell has {len(EDGE_NODES)} edge ops, got {len(ops)}")
-        times = dict.fromkeys(CALIBRATIONS[calibration], 0.0)
+        _check_cell(ops)
+        group, times = GROUPINGS[calibration], dict.fromkeys(CALIBRATIONS[calibration], 0.0)
         for c, r in _stages(self.C, self.resolution):
             for op, node in zip(ops, EDGE_NODES):
-                group = _edge_group(calibration, op, node)
-                if group is not None:
-                    times[group] += self.N * self.latency(BlockSpec("cell_op", op, c, c, r).key, batch)
+                if op in CALIBRATED_OPS:
+                    times[group(op, node)] += self.N * self.latency(
+                        BlockSpec("cell_op", op, c, c, r).key, batch
+                    )
         return list(times.values())
 
     def fit(
@@ -234,7 +245,7 @@ class LatencyLUT:
         _check_calibration(calibration)
         need = len(CALIBRATIONS[calibration]) + 1
         if len(ops_list) != len(measured_ms) or len(ops_list) < need:
-            raise ValueError(
+            raise CalibrationError(
                 f"calibrating the LUT ({calibration}) needs >= {need} measured networks, got "
                 f"{len(ops_list)} networks and {len(measured_ms)} latencies"
             )
@@ -242,6 +253,13 @@ class LatencyLUT:
         target = np.asarray(measured_ms, dtype=float)
         if not np.all(np.isfinite(target)) or np.any(target <= 0):
             raise ValueError("calibrating the LUT needs finite, positive measured latencies")
+        unseen = [g for g, column in zip(CALIBRATIONS[calibration], design.T) if not column.any()]
+        if unseen or np.linalg.matrix_rank(design) < design.shape[1]:
+            # lstsq would give such a group scale 0: every network using it would lose that op's time
+            raise CalibrationError(
+                f"calibrating the LUT ({calibration}): the {len(ops_list)} networks do not determine every "
+                f"scale (groups in none of them: {', '.join(unseen) or 'none; the groups are collinear'})"
+            )
         # Weighted by 1/measured: least squares on relative errors, the quantity the accuracy reports.
         coef, *_ = np.linalg.lstsq(design / target[:, None], np.ones_like(target), rcond=None)
         return tuple(float(c) for c in coef)
@@ -322,24 +340,30 @@ def choose_calibration(
     """The :data:`CALIBRATIONS` choice with the lowest cross-validated RMS relative error, and every score.
 
     Only the given (fitting) networks are used: ``folds`` folds, network i in fold ``i % folds``, so
-    held-out networks never take part in the choice. A choice with more coefficients than a fold's
-    training part can fit is skipped; a tie goes to the simpler (earlier registered) choice. With too
-    few networks to cross-validate any choice, the simplest one comes back with no scores.
+    held-out networks never take part in the choice. A choice that some fold's training part cannot
+    determine (too few networks, or a group none of them has) is skipped; a tie goes to the simpler
+    (earlier registered) choice. With too few networks to cross-validate any choice, the simplest one
+    comes back with no scores.
     """
     n = len(ops_list)
-    if len(measured_ms) != n or not 2 <= folds <= n:
-        raise ValueError(f"choosing a calibration needs 2 <= folds <= networks, got {folds} and {n}")
+    if len(measured_ms) != n:
+        raise ValueError(
+            f"choosing a calibration needs one latency per network, got {len(measured_ms)} for {n}"
+        )
+    if not 2 <= folds <= n:
+        raise ValueError(f"choosing a calibration needs 2 <= folds <= networks, got {folds} folds and {n}")
     scores: dict[str, float] = {}
-    for name, groups in CALIBRATIONS.items():
-        if n - math.ceil(n / folds) < len(groups) + 1:
-            continue
+    for name in CALIBRATIONS:
         squared = []
-        for fold in range(folds):
-            train = [i for i in range(n) if i % folds != fold]
-            coef = lut._solve([ops_list[i] for i in train], [measured_ms[i] for i in train], batch, name)
-            for i in range(fold, n, folds):
-                predicted = lut._apply(coef, ops_list[i], batch, name)
-                squared.append(((predicted - measured_ms[i]) / measured_ms[i]) ** 2)
+        try:
+            for fold in range(folds):
+                train = [i for i in range(n) if i % folds != fold]
+                coef = lut._solve([ops_list[i] for i in train], [measured_ms[i] for i in train], batch, name)
+                for i in range(fold, n, folds):
+                    predicted = lut._apply(coef, ops_list[i], batch, name)
+                    squared.append(((predicted - measured_ms[i]) / measured_ms[i]) ** 2)
+        except CalibrationError:  # some fold's networks cannot fit this choice: it is not scored
+            continue
         scores[name] = math.sqrt(sum(squared) / n)
     if not scores:
         return next(iter(CALIBRATIONS)), scores

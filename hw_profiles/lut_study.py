@@ -21,7 +21,6 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from hw_profiles.lut import (
-    CALIBRATED_OPS,
     CALIBRATIONS,
     LatencyLUT,
     accuracy,
@@ -34,6 +33,11 @@ from hw_profiles.profile import build_network, example_input, profile_module
 from hw_profiles.protocol import MeasurementProtocol
 
 
+def _check_calibration_name(calibration: str) -> None:
+    if calibration != "auto" and calibration not in CALIBRATIONS:
+        raise ValueError(f"unknown LUT calibration {calibration!r} (valid: auto, {', '.join(CALIBRATIONS)})")
+
+
 class Split(NamedTuple):
     """Sampled cells (in sampling order, which is what measuring orders permute) split two ways."""
 
@@ -42,13 +46,17 @@ class Split(NamedTuple):
     held_out: list[Any]
 
 
-def sample_split(space: Any, n_fit: int, n_held_out: int, rng: np.random.Generator) -> Split:
+def sample_split(
+    space: Any, n_fit: int, n_held_out: int, rng: np.random.Generator, calibration: str = "auto"
+) -> Split:
     """``n_fit`` cells to fit the correction and ``n_held_out`` other ones, all distinct concrete cells.
 
     Latency belongs to the concrete cell (isomorphic cells run different kernels), so cells are
-    distinct strings, not distinct classes.
+    distinct strings, not distinct classes. ``n_fit`` must be enough for ``calibration`` (``auto``:
+    for the simplest choice), checked here so a study fails before hours of measuring, not after.
     """
-    need = len(CALIBRATED_OPS) + 1
+    _check_calibration_name(calibration)
+    need = len(CALIBRATIONS["kind" if calibration == "auto" else calibration]) + 1
     if n_fit < need or n_held_out < 2:
         raise ValueError(f"a LUT study needs >= {need} fit cells and >= 2 held-out cells")
     if n_fit + n_held_out > space.size:
@@ -116,12 +124,12 @@ def evaluate(
 
     ``calibration`` is a :data:`CALIBRATIONS` name or ``auto``: per batch, the one with the lowest
     5-fold cross-validated error on the ``fit`` cells alone (:func:`choose_calibration`). Each report
-    has the ``calibration`` used and its fitted ``coefficients``, the cross-validation ``scores`` (auto
-    only), the ``corrected`` and ``uncorrected`` (raw LUT sum) accuracy, the ``measurement_ceiling``
-    (None for an odd number of rounds) and every cell's rounds.
+    has the ``calibration`` used and its fitted ``coefficients``, ``cv_rms_relative_error`` per
+    scored choice (None for an explicit choice; empty when no choice could be cross-validated), the
+    ``corrected`` and ``uncorrected`` (raw LUT sum) accuracy, the ``measurement_ceiling`` (None for
+    an odd number of rounds) and every cell's rounds.
     """
-    if calibration != "auto" and calibration not in CALIBRATIONS:
-        raise ValueError(f"unknown LUT calibration {calibration!r} (valid: auto, {', '.join(CALIBRATIONS)})")
+    _check_calibration_name(calibration)
     rounds = len(measured.luts)
     counts = {len(v) for cells in measured.cells_ms.values() for v in cells.values()}
     if counts != {rounds}:

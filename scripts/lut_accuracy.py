@@ -1,6 +1,7 @@
 """LUT latency-model accuracy on held-out NB201 cells, beside the measurement's own repeatability.
 
-Profiles the NB201 building blocks and measures ``--fit`` cells (to fit the per-op-kind correction)
+Profiles the NB201 building blocks and measures ``--fit`` cells (to fit the correction, whose groups
+``--calibration auto`` chooses per batch by cross-validation on those cells alone)
 and ``--cells`` other cells (to evaluate it) in ``--rounds`` interleaved rounds: each round profiles
 every block, then every cell in a fresh random order, so slow drift of the machine's speed reaches
 blocks, fit cells and held-out cells alike. Every entry is the ``--statistic`` (default ``min``) of
@@ -103,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
             rounds=args.rounds,
         )
         rng = np.random.default_rng(args.seed)
-        split = sample_split(space, args.fit, args.cells, rng)
+        split = sample_split(space, args.fit, args.cells, rng, args.calibration)
     except ValueError as exc:  # impossible settings: one line, exit 2
         parser.error(str(exc))
     start = time.perf_counter()

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 
 import numpy as np
+import pyarrow.parquet as pq
 import pytest
 import torch
 from hypothesis import given, settings
@@ -15,7 +17,9 @@ import spaces
 from hw_profiles.lut import (
     CALIBRATIONS,
     CELL_OPS,
+    EDGE_NODES,
     BlockSpec,
+    CalibrationError,
     LatencyLUT,
     accuracy,
     block_module,
@@ -164,6 +168,21 @@ def test_kind_node_groups_split_each_kinds_time_by_the_node_fed() -> None:
         lut.op_times(ops[:5], 2)
 
 
+def test_edge_nodes_follow_the_nb201_cell() -> None:
+    assert tuple(dst for _, dst in NB201.cell.edges) == EDGE_NODES
+
+
+def test_calibration_refuses_a_group_no_network_has() -> None:
+    lut = _synthetic_lut({"nor_conv_3x3": 1.0, "nor_conv_1x1": 0.3, "avg_pool_3x3": 0.2, "none": 0.05})
+    no_pool_into_1 = [ops for ops in NODE_CELLS if ops[0] != "avg_pool_3x3"]
+    measured = [sum(lut.op_times(ops, 2)) for ops in no_pool_into_1]
+    with pytest.raises(CalibrationError, match=r"groups in none of them: avg_pool_3x3>1"):
+        lut.fit(no_pool_into_1, measured, 2, "kind_node")
+    assert lut.fit(no_pool_into_1, measured, 2, "kind") == pytest.approx((1.0, 1.0, 1.0, 1.0, 0.0), abs=1e-9)
+    # so cross-validation only scores kind on them
+    assert set(choose_calibration(lut, no_pool_into_1, measured, 2)[1]) == {"kind"}
+
+
 def test_choose_calibration_by_cross_validation_on_the_fit_cells() -> None:
     lut = _synthetic_lut({"nor_conv_3x3": 1.0, "nor_conv_1x1": 0.3, "avg_pool_3x3": 0.2, "none": 0.05})
     rng = np.random.default_rng(0)
@@ -203,6 +222,16 @@ def test_profile_lut_measures_every_block_and_round_trips(tmp_path: Path) -> Non
     loaded = LatencyLUT.load(lut.save(tmp_path / "lut.parquet"))
     assert loaded.protocol == PROTOCOL and loaded.predict(ops, 2) == pytest.approx(lut.predict(ops, 2))
     assert loaded.predict(ops, 2) == pytest.approx(1.5 * sum(lut.op_times(ops, 2)) + 0.25)
+    # a file written before calibration choices existed has no calibration key: it is per kind
+    meta = json.loads(pq.read_schema(tmp_path / "lut.parquet").metadata[b"archbench_lut"])
+    assert meta.pop("calibration") == {}
+    older = pq.read_table(tmp_path / "lut.parquet")
+    pq.write_table(
+        older.replace_schema_metadata({b"archbench_lut": json.dumps(meta).encode()}), tmp_path / "old.parquet"
+    )
+    old = LatencyLUT.load(tmp_path / "old.parquet")
+    assert old.calibration == {} and old.predict(ops, 2) == pytest.approx(lut.predict(ops, 2))
+    (tmp_path / "old.parquet").unlink()
     lut.correction[2], lut.calibration[2] = (*range(1, 13), 0.5), "kind_node"
     loaded = LatencyLUT.load(lut.save(tmp_path / "lut.parquet"))
     assert loaded.calibration == {2: "kind_node"} and loaded.predict(ops, 2) == pytest.approx(
@@ -267,7 +296,6 @@ def test_merge_rounds_takes_each_entrys_statistic() -> None:
 def test_lut_accuracy_script_end_to_end(tmp_path: Path, capsys) -> None:
     """The evaluation script on tiny networks: interleaved rounds, held-out split, ceiling, report."""
     import importlib.util
-    import json
 
     path = Path(__file__).parents[1] / "scripts" / "lut_accuracy.py"
     spec = importlib.util.spec_from_file_location("lut_accuracy", path)
@@ -289,11 +317,17 @@ def test_lut_accuracy_script_end_to_end(tmp_path: Path, capsys) -> None:
     assert set(lut.correction) == {1, 2} and all(r["rounds"] == 2 for r in lut.rows)
     out = capsys.readouterr().out
     assert "round 2/2 done" in out and "the measurement's own halves agree" in out
+    assert "calibration kind: none " in out  # 6 fit cells: too few to cross-validate, the simplest
+    assert (
+        report["batches"]["1"]["calibration"] == "kind"
+        and report["batches"]["1"]["cv_rms_relative_error"] == {}
+    )
     for bad, message in (
         (["--rounds", "0"], "rounds must be an integer >= 1"),
         (["--batch", "1,,64"], "expected comma-separated batch sizes"),
         (["--statistic", "mean"], "invalid choice: 'mean'"),
         (["--calibration", "stage"], "invalid choice: 'stage'"),
+        (["--calibration", "kind_node", "--fit", "10"], "needs >= 13 fit cells"),
         (["--cells", "15000", "--fit", "1000"], "the space has 15625 cells"),
     ):
         with pytest.raises(SystemExit) as exit_info:
@@ -346,11 +380,40 @@ def test_lut_study_recovers_the_truth_through_disturbed_rounds() -> None:
         evaluate(NB201, ragged, split.fit, split.held_out)
 
 
+def test_lut_study_chooses_kind_node_when_the_node_matters() -> None:
+    """Known answer: edges into node 3 cost twice their LUT time; auto finds kind_node on the fit cells."""
+    from hw_profiles.lut_study import RoundsMeasured, evaluate, sample_split
+
+    lut = _synthetic_lut({"nor_conv_3x3": 1.0, "nor_conv_1x1": 0.3, "avg_pool_3x3": 0.2, "none": 0.05})
+    split = sample_split(NB201, 60, 40, np.random.default_rng(4), "kind_node")
+    scales = {g: (2.0 if g.endswith(">3") else 1.0) for g in CALIBRATIONS["kind_node"]}
+    groups = CALIBRATIONS["kind_node"]
+    truth = {
+        a.string: sum(scales[g] * t for g, t in zip(groups, lut.op_times(NB201.ops_of(a), 2, "kind_node")))
+        + 1.0
+        for a in split.cells
+    }
+    measured = RoundsMeasured([lut, lut], {2: {a: [t, 1.1 * t] for a, t in truth.items()}})
+    auto = evaluate(NB201, measured, split.fit, split.held_out)[1][2]
+    assert auto["calibration"] == "kind_node"
+    assert auto["cv_rms_relative_error"]["kind_node"] < 1e-9 < auto["cv_rms_relative_error"]["kind"]
+    assert auto["corrected"]["within"] == 1.0 and auto["coefficients"]["none>3"] == pytest.approx(2.0)
+    kind = evaluate(NB201, measured, split.fit, split.held_out, calibration="kind")[1][2]
+    assert kind["calibration"] == "kind" and kind["cv_rms_relative_error"] is None
+    assert kind["corrected"]["rmse_ms"] > auto["corrected"]["rmse_ms"]
+    with pytest.raises(
+        ValueError, match="unknown LUT calibration 'stage' \\(valid: auto, kind, kind_node\\)"
+    ):
+        evaluate(NB201, measured, split.fit, split.held_out, calibration="stage")
+
+
 def test_lut_study_split_refuses_impossible_sizes() -> None:
     from hw_profiles.lut_study import sample_split
 
     rng = np.random.default_rng(0)
     with pytest.raises(ValueError, match=">= 5 fit cells and >= 2 held-out"):
         sample_split(NB201, 4, 10, rng)
+    with pytest.raises(ValueError, match=">= 13 fit cells"):
+        sample_split(NB201, 12, 10, rng, "kind_node")
     with pytest.raises(ValueError, match="the space has 15625 cells"):
         sample_split(NB201, 1000, 15000, rng)

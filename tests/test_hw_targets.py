@@ -92,9 +92,10 @@ def test_device_descriptor_records_the_allocator(monkeypatch) -> None:
     assert set(found) == {"libc", "LD_PRELOAD", "MALLOC_CONF", "MALLOC_MMAP_THRESHOLD_"}
     assert found["MALLOC_MMAP_THRESHOLD_"] == "4294967296" and found["libc"]
     assert list(allocator_settings({})) == [("libc", found["libc"])]  # nothing set: the defaults
-    monkeypatch.setenv("MALLOC_TRIM_THRESHOLD_", "123")
-    device = describe("cpu")
-    assert device.to_dict()["allocator"]["MALLOC_TRIM_THRESHOLD_"] == "123"
+    recorded = describe("cpu").to_dict()["allocator"]
+    assert recorded == dict(allocator_settings())
+    monkeypatch.setenv("MALLOC_TRIM_THRESHOLD_", "123")  # too late: the allocator read its settings at start
+    assert describe("cpu").to_dict()["allocator"] == recorded
 
 
 # ---- profiling ------------------------------------------------------------------------------------------------
