@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -310,3 +311,34 @@ def test_cli_bad_input_is_one_line(tmp_path: Path, capsys, extra: list[str], wor
     err = capsys.readouterr().err.strip()
     assert words in err and len(err.splitlines()) == 1
     assert not (tmp_path / "o" / "table").exists()
+
+
+def test_allocator_effect_script_measures_each_setting_in_its_own_process(tmp_path: Path) -> None:
+    """Each allocator setting runs in a fresh child whose descriptor shows exactly that setting."""
+    import subprocess
+    import sys
+
+    script = Path(__file__).parents[1] / "scripts" / "allocator_effect.py"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MALLOC_")} | {"MALLOC_ARENA_MAX": "1"}
+    command = [sys.executable, str(script), "--batch", "1,2", "--rounds", "1", "--C", "4", "--N", "1"]
+    done = subprocess.run([*command, "--out", str(tmp_path)], env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    runs = json.loads((tmp_path / "allocator_effect.json").read_text())
+    assert list(runs) == ["default", "no_trim"]
+    default, no_trim = (dict(runs[n]["allocator"]) for n in runs)
+    assert not any(k.startswith("MALLOC_") for k in default)  # the parent's MALLOC_* never leak in
+    assert no_trim["MALLOC_MMAP_THRESHOLD_"] == no_trim["MALLOC_TRIM_THRESHOLD_"] == "4294967296"
+    for run in runs.values():
+        for batch in ("1", "2"):
+            assert set(run["ms"][batch]) == {
+                "none",
+                "skip_connect",
+                "nor_conv_1x1",
+                "nor_conv_3x3",
+                "avg_pool_3x3",
+                "mixed",
+            }
+            assert all(v > 0 for v in run["ms"][batch].values())
+    assert done.stdout.count("batch   2 ") == 6 and "no_trim" in done.stdout
+    bad = subprocess.run([sys.executable, str(script), "--rounds", "0"], capture_output=True, text=True)
+    assert bad.returncode == 2 and "--rounds must be at least 1, got 0" in bad.stderr
