@@ -8,8 +8,9 @@ the OS does not expose are ``None``, never guessed. The sysfs root is injectable
 The memory allocator is recorded too (C library, ``LD_PRELOAD``, malloc tuning variables): PyTorch's
 CPU tensors come from ``malloc``, and glibc's default of returning large blocks to the OS makes
 memory-bound networks page-fault on every call. On the development container an NB201 network of
-``none`` edges at batch 64 ran in 132 ms by default and in 52 ms with
-``MALLOC_MMAP_THRESHOLD_``/``MALLOC_TRIM_THRESHOLD_`` raised (docs/hw_profiles.md).
+``none`` edges at batch 64 ran in 98.7 ms by default and in 47.6 ms with
+``MALLOC_MMAP_THRESHOLD_``/``MALLOC_TRIM_THRESHOLD_`` raised (``scripts/allocator_effect.py``,
+docs/hw_profiles.md).
 """
 
 from __future__ import annotations

@@ -32,6 +32,26 @@ from hw_profiles.lut import (
 from hw_profiles.profile import build_network, example_input, profile_module
 from hw_profiles.protocol import MeasurementProtocol
 
+UNSTEADY_ROUND_SPREAD = 1.5
+"""A LUT entry whose slowest round took more than this times its fastest is reported as unsteady."""
+
+
+def block_rounds(measured: RoundsMeasured, batch: int) -> list[dict[str, Any]]:
+    """Every block's latency in each round at ``batch``, its slowest / fastest ratio and whether
+    that ratio exceeds :data:`UNSTEADY_ROUND_SPREAD` (a block with two speeds: the merged entry is
+    one of them, and the correction is fitted against it)."""
+    times: dict[str, list[float]] = {}
+    for lut in measured.luts:
+        for row in lut.rows:
+            if row["batch"] == batch:
+                times.setdefault(row["key"], []).append(row["latency_ms"])
+    out = []
+    for key, found in times.items():
+        spread = max(found) / min(found) if min(found) > 0 else float("nan")
+        out.append({"key": key, "rounds_ms": found, "round_spread": spread})
+        out[-1]["unsteady"] = bool(spread > UNSTEADY_ROUND_SPREAD)
+    return out
+
 
 def _check_calibration_name(calibration: str) -> None:
     if calibration != "auto" and calibration not in CALIBRATIONS:
@@ -127,7 +147,7 @@ def evaluate(
     has the ``calibration`` used and its fitted ``coefficients``, ``cv_rms_relative_error`` per
     scored choice (None for an explicit choice; empty when no choice could be cross-validated), the
     ``corrected`` and ``uncorrected`` (raw LUT sum) accuracy, the ``measurement_ceiling`` (None for
-    an odd number of rounds) and every cell's rounds.
+    an odd number of rounds), every block's and every cell's rounds (:func:`block_rounds`).
     """
     _check_calibration_name(calibration)
     rounds = len(measured.luts)
@@ -159,6 +179,7 @@ def evaluate(
             "corrected": accuracy([lut.predict(ops[a.string], batch) for a in held_out], meas),
             "uncorrected": accuracy([lut.raw(ops[a.string], batch) for a in held_out], meas),
             "measurement_ceiling": ceiling,
+            "blocks": block_rounds(measured, batch),
             "cells": [
                 {
                     "arch": a,

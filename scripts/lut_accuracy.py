@@ -9,7 +9,8 @@ its rounds' medians. Prints nn-Meter's figures (share within +-10 %, RMSE, Spear
 and, for an even number of rounds, the *measurement ceiling*: how often two independent halves of
 the rounds (even vs odd) agree within +-10 % on the held-out cells. Each half combines half the
 rounds, so it is a conservative (noisier) stand-in for the full measurement's repeatability.
-Writes ``OUT/lut.parquet`` and ``OUT/report.json`` (every cell's rounds included).
+Writes ``OUT/lut.parquet`` and ``OUT/report.json`` (every block's and cell's rounds included), and
+names the blocks whose rounds disagree by more than 1.5x (two speeds: the LUT keeps one of them).
 
     python scripts/lut_accuracy.py --batch 1,64 --cells 200 --fit 100 --rounds 4 --out runs/lut
 """
@@ -84,7 +85,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     import spaces
-    from hw_profiles.lut_study import evaluate, measure_in_rounds, sample_split
+    from hw_profiles import get_target
+    from hw_profiles.lut_study import UNSTEADY_ROUND_SPREAD, evaluate, measure_in_rounds, sample_split
     from hw_profiles.protocol import MeasurementProtocol
 
     space = spaces.get("nb201")
@@ -115,6 +117,7 @@ def main(argv: list[str] | None = None) -> int:
     measured = measure_in_rounds(space, split.cells, protocol, rng, done)
     lut, reports = evaluate(space, measured, split.fit, split.held_out, args.statistic, args.calibration)
     report = {
+        "device": get_target(protocol.target).device(protocol.threads).to_dict(),  # allocator included
         "protocol": protocol.to_dict(),
         "protocol_hash": protocol.hash,
         "rounds": args.rounds,
@@ -134,6 +137,13 @@ def main(argv: list[str] | None = None) -> int:
             + ", ".join(f"{k} {v:.3f}" for k, v in found["coefficients"].items()),
             flush=True,
         )
+        unsteady = [f"{b['key']} {b['round_spread']:.2f}x" for b in found["blocks"] if b["unsteady"]]
+        if unsteady:
+            print(
+                f"batch {batch}: blocks whose slowest round took > {UNSTEADY_ROUND_SPREAD}x their fastest "
+                f"(the LUT keeps the {args.statistic}): " + ", ".join(unsteady),
+                flush=True,
+            )
     args.out.mkdir(parents=True, exist_ok=True)
     lut.save(args.out / "lut.parquet")
     (args.out / "report.json").write_text(json.dumps(report, indent=2) + "\n")

@@ -306,9 +306,11 @@ def test_lut_accuracy_script_end_to_end(tmp_path: Path, capsys) -> None:
     assert script.main(args) == 0
     report = json.loads((tmp_path / "report.json").read_text())
     assert (report["rounds"], report["statistic"]) == (2, "min")
+    assert report["device"]["kind"] == "cpu" and dict(report["device"]["allocator"])["libc"]
     for batch in ("1", "2"):
         found = report["batches"][batch]
         assert found["corrected"]["n"] == 4 and found["measurement_ceiling"]["n"] == 4
+        assert len(found["blocks"]) == 22 and all(len(b["rounds_ms"]) == 2 for b in found["blocks"])
         cells = found["cells"]
         assert len(cells) == 10 and sum(c["fit"] for c in cells) == 6
         for c in cells:
@@ -343,7 +345,7 @@ def test_lut_study_recovers_the_truth_through_disturbed_rounds() -> None:
     model is exact; the LUT rounds merge to the fast one; the even rounds of half the held-out cells are
     30 % slow, so the even-vs-odd ceiling is exactly one half.
     """
-    from hw_profiles.lut_study import RoundsMeasured, evaluate, sample_split
+    from hw_profiles.lut_study import RoundsMeasured, block_rounds, evaluate, sample_split
 
     base = {"nor_conv_3x3": 1.0, "nor_conv_1x1": 0.3, "avg_pool_3x3": 0.2, "none": 0.05, "add": 0.1}
     fast = _synthetic_lut(base)
@@ -369,6 +371,17 @@ def test_lut_study_recovers_the_truth_through_disturbed_rounds() -> None:
     assert found["corrected"]["within"] == 1.0 and found["corrected"]["rmse_ms"] == pytest.approx(0, abs=1e-9)
     assert found["uncorrected"]["within"] < 1.0  # the raw sum misses the 1.3x and the 0.5 ms
     assert found["measurement_ceiling"]["within"] == 0.5
+    fast_ms = {r["key"]: r["latency_ms"] for r in fast.rows if r["batch"] == 2}
+    assert {b["key"]: b["rounds_ms"][1] for b in found["blocks"]} == fast_ms
+    for block in found["blocks"]:
+        assert (
+            block["rounds_ms"] == [pytest.approx(1.5 * block["rounds_ms"][1]), *block["rounds_ms"][1:2]] * 2
+        )
+    for factor, flagged in ((1.4, set()), (1.6, {k for k, v in fast_ms.items() if v > 0})):
+        other = _synthetic_lut({k: factor * v for k, v in base.items()})
+        blocks = block_rounds(RoundsMeasured([fast, other], {2: cells}), 2)
+        assert {b["key"] for b in blocks if b["unsteady"]} == flagged
+        assert all(b["round_spread"] == pytest.approx(factor) for b in blocks if b["key"] in flagged)
     # 10 fit cells cannot fit kind_node's 13 coefficients in a CV fold: auto keeps kind
     assert found["calibration"] == "kind" and set(found["cv_rms_relative_error"]) == {"kind"}
     assert found["coefficients"]["nor_conv_3x3"] == pytest.approx(1.3)
