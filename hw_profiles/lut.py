@@ -64,9 +64,11 @@ class CalibrationError(ValueError):
     """The measured networks cannot determine a calibration (too few, or a group none of them has)."""
 
 
-def _check_calibration(calibration: str) -> None:
-    if calibration not in CALIBRATIONS:
-        raise ValueError(f"unknown LUT calibration {calibration!r} (valid: {', '.join(CALIBRATIONS)})")
+def check_calibration(calibration: str, also: tuple[str, ...] = ()) -> None:
+    """ValueError naming the valid choices unless ``calibration`` is registered (or one of ``also``)."""
+    if calibration not in (*also, *CALIBRATIONS):
+        valid = ", ".join((*also, *CALIBRATIONS))
+        raise ValueError(f"unknown LUT calibration {calibration!r} (valid: {valid})")
 
 
 def _check_cell(ops: Sequence[str]) -> None:
@@ -214,7 +216,7 @@ class LatencyLUT:
 
     def op_times(self, ops: Sequence[str], batch: int, calibration: str = "kind") -> list[float]:
         """``T_g`` per group of ``calibration`` (:data:`CALIBRATIONS`): LUT ms of all its edges."""
-        _check_calibration(calibration)
+        check_calibration(calibration)
         _check_cell(ops)
         group, times = GROUPINGS[calibration], dict.fromkeys(CALIBRATIONS[calibration], 0.0)
         for c, r in _stages(self.C, self.resolution):
@@ -242,7 +244,7 @@ class LatencyLUT:
     ) -> tuple[float, ...]:
         import numpy as np
 
-        _check_calibration(calibration)
+        check_calibration(calibration)
         need = len(CALIBRATIONS[calibration]) + 1
         if len(ops_list) != len(measured_ms) or len(ops_list) < need:
             raise CalibrationError(
@@ -370,6 +372,12 @@ def choose_calibration(
     return min(scores, key=scores.__getitem__), scores
 
 
+def round_spread(times: Sequence[float]) -> float:
+    """Slowest / fastest of one entry's rounds (NaN when the fastest is not positive)."""
+    low = min(times)
+    return max(times) / low if low > 0 else float("nan")
+
+
 def merge_rounds(rounds: Sequence[LatencyLUT], statistic: str = "min") -> LatencyLUT:
     """One LUT from the same blocks measured in several rounds (e.g. interleaved with other work).
 
@@ -394,14 +402,8 @@ def merge_rounds(rounds: Sequence[LatencyLUT], statistic: str = "min") -> Latenc
         times = [r["latency_ms"] for r in found]
         value = combine_rounds(times, statistic)
         closest = min(found, key=lambda r: abs(r["latency_ms"] - value))
-        low, high = min(times), max(times)
         merged.rows.append(
-            {
-                **closest,
-                "latency_ms": value,
-                "rounds": len(found),
-                "round_spread": high / low if low > 0 else float("nan"),
-            }
+            {**closest, "latency_ms": value, "rounds": len(found), "round_spread": round_spread(times)}
         )
     return merged
 

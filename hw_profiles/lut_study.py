@@ -24,10 +24,12 @@ from hw_profiles.lut import (
     CALIBRATIONS,
     LatencyLUT,
     accuracy,
+    check_calibration,
     choose_calibration,
     combine_rounds,
     merge_rounds,
     profile_lut,
+    round_spread,
 )
 from hw_profiles.profile import build_network, example_input, profile_module
 from hw_profiles.protocol import MeasurementProtocol
@@ -45,17 +47,16 @@ def block_rounds(measured: RoundsMeasured, batch: int) -> list[dict[str, Any]]:
         for row in lut.rows:
             if row["batch"] == batch:
                 times.setdefault(row["key"], []).append(row["latency_ms"])
-    out = []
-    for key, found in times.items():
-        spread = max(found) / min(found) if min(found) > 0 else float("nan")
-        out.append({"key": key, "rounds_ms": found, "round_spread": spread})
-        out[-1]["unsteady"] = bool(spread > UNSTEADY_ROUND_SPREAD)
-    return out
-
-
-def _check_calibration_name(calibration: str) -> None:
-    if calibration != "auto" and calibration not in CALIBRATIONS:
-        raise ValueError(f"unknown LUT calibration {calibration!r} (valid: auto, {', '.join(CALIBRATIONS)})")
+    spreads = {key: round_spread(found) for key, found in times.items()}
+    return [
+        {
+            "key": k,
+            "rounds_ms": v,
+            "round_spread": spreads[k],
+            "unsteady": bool(spreads[k] > UNSTEADY_ROUND_SPREAD),
+        }
+        for k, v in times.items()
+    ]
 
 
 class Split(NamedTuple):
@@ -75,7 +76,7 @@ def sample_split(
     distinct strings, not distinct classes. ``n_fit`` must be enough for ``calibration`` (``auto``:
     for the simplest choice), checked here so a study fails before hours of measuring, not after.
     """
-    _check_calibration_name(calibration)
+    check_calibration(calibration, also=("auto",))
     need = len(CALIBRATIONS["kind" if calibration == "auto" else calibration]) + 1
     if n_fit < need or n_held_out < 2:
         raise ValueError(f"a LUT study needs >= {need} fit cells and >= 2 held-out cells")
@@ -149,7 +150,7 @@ def evaluate(
     ``corrected`` and ``uncorrected`` (raw LUT sum) accuracy, the ``measurement_ceiling`` (None for
     an odd number of rounds), every block's and every cell's rounds (:func:`block_rounds`).
     """
-    _check_calibration_name(calibration)
+    check_calibration(calibration, also=("auto",))
     rounds = len(measured.luts)
     counts = {len(v) for cells in measured.cells_ms.values() for v in cells.values()}
     if counts != {rounds}:
