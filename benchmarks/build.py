@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,8 @@ from benchmarks.schema import arch_fields, arch_row, make_record
 from proxies.base import get_proxy
 from proxies.protocol import Protocol
 from proxies.training import Recipe
+from spaces.failures import failure_message, failure_status
+from spaces.specs import MAX_SEED, check_int
 
 TRAIN_METRICS = {
     "train_loss": {"unit": "nats", "kind": "functional", "higher_is_better": False},
@@ -69,6 +72,65 @@ class BuildSpec:
             raise ValueError("functional proxies need at least one proxy seed (--proxy-seeds)")
         if self.recipe is not None and not self.train_seeds:
             raise ValueError("training needs at least one seed (--train-seeds)")
+        for what, seeds in (("proxy seed", self.proxy_seeds), ("training seed", self.train_seeds)):
+            for seed in seeds:
+                check_int(seed, what, 0, MAX_SEED)
+
+
+DEVICE_KINDS = ("cpu", "cuda")
+
+
+def preflight(spec: BuildSpec, executor: Executor | None = None) -> None:
+    """Check that ``spec`` can run before anything is written; raises one clear error if not.
+
+    Unknown space, task or init scheme, an architecture string that does not parse, an unknown
+    device, and build options or a resolution the space's network refuses (``C=0``, an unknown
+    option) would otherwise fill a journal with ``error`` records: a build of one network, run on one
+    input, finds them first. With ``executor``, it also checks that the units' device exists where
+    the executor runs them (this machine's torch, or the Ray cluster's GPUs).
+    """
+    import spaces
+    from proxies.init import INITS
+    from spaces.tasks import get_task
+
+    space = spaces.get(spec.space)
+    task = get_task(spec.task)
+    if spec.device not in DEVICE_KINDS:
+        raise ValueError(f"unknown device kind {spec.device!r} (valid: {', '.join(DEVICE_KINDS)})")
+    check_device = getattr(executor, "check_device", None)
+    if check_device is not None:
+        check_device(spec.device)
+    for text in spec.archs:
+        space.parse(text)
+    if spec.protocol is not None:
+        INITS.get(spec.protocol.init)
+    for options, resolution in {
+        (s.build, s.resolution) for s in (spec.protocol, spec.recipe) if s is not None
+    }:
+        _dry_run(space.name, spec.archs[0], task.name, options, resolution)
+
+
+@lru_cache(maxsize=64)
+def _dry_run(space_name: str, arch: str, task_name: str, options: tuple, resolution: int | None) -> None:
+    """Build ``arch`` with ``options`` and run one input through it; ValueError naming what failed."""
+    import torch
+
+    import spaces
+    from spaces.tasks import get_task
+
+    space, task = spaces.get(space_name), get_task(task_name)
+    side = resolution or task.resolution
+    space.check_resolution(side)
+    described = ", ".join(f"{k}={v}" for k, v in options) or "the defaults"
+    try:
+        network = space.build(space.parse(arch), task, **dict(options))
+        with torch.no_grad():
+            network.eval()(torch.zeros(1, task.in_channels, side, side))
+    except Exception as exc:
+        raise ValueError(
+            f"{space_name} cannot build a network with build options {described} at resolution {side} "
+            f"({failure_message(exc, 200)})"
+        ) from None
 
 
 @dataclass(frozen=True)
@@ -248,8 +310,8 @@ def run_unit(unit: Unit) -> list[dict[str, Any]]:
                 unit="%",
                 epoch=recipe.epochs,
                 seconds=time.perf_counter() - start,
-                status="error",
-                message=f"{type(exc).__name__}: {exc}".splitlines()[0],
+                status=failure_status(exc),
+                message=failure_message(exc),
             )
         ]
     records = []
@@ -283,13 +345,12 @@ def failed_unit(unit: Unit, exc: BaseException) -> list[dict[str, Any]]:
     One record per metric the unit would have written first (each proxy, or the training run's
     held-out accuracy at its last epoch), so the failure is stored and the build goes on.
     """
-    message = " ".join(f"{type(exc).__name__}: {exc}".split())[:500]
     common = {
         **_unit_context(unit)[2],
         "value": None,
         "seconds": 0.0,
-        "status": "error",
-        "message": message,
+        "status": failure_status(exc),
+        "message": failure_message(exc),
     }
     if unit.kind == "proxies":
         phash = Protocol.from_dict(unit.protocol).hash
@@ -315,6 +376,22 @@ def failed_unit(unit: Unit, exc: BaseException) -> list[dict[str, Any]]:
             protocol_hash=recipe.hash,
         )
     ]
+
+
+def failed_units(journal_path: str | Path) -> list[str]:
+    """Keys of the units in the journal at ``journal_path`` holding ``error``/``oom`` records."""
+    if not Path(journal_path).is_file():
+        return []
+    with Journal(journal_path, readonly=True) as journal:
+        return journal.failed_units()
+
+
+def forget_failed(journal_path: str | Path) -> int:
+    """Remove the failed units (see :func:`failed_units`) so that the next run computes them again."""
+    if not Path(journal_path).is_file():
+        return 0
+    with Journal(journal_path) as journal:
+        return journal.forget_units(journal.failed_units())
 
 
 def metric_cards(spec: BuildSpec) -> dict[str, dict[str, Any]]:
@@ -360,6 +437,7 @@ def build(
 
     start = time.perf_counter()
     executor = executor or LocalExecutor()
+    preflight(spec, executor)
     space = spaces.get(spec.space)
     with Journal(journal_path) as journal:
         journal.bind("space", {"name": space.name, "version": space.version})

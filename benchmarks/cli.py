@@ -210,6 +210,11 @@ def register_build(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--device", default="cpu", help="device the units run on: cpu or cuda (default: cpu)")
     p.add_argument("--out", type=Path, required=True, help="output folder (journal.sqlite + table/)")
+    p.add_argument(
+        "--retry-failed",
+        action="store_true",
+        help="compute again the units whose records failed with error or oom (nan/inf are results)",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_build)
 
@@ -225,6 +230,7 @@ def _archs_for(args: argparse.Namespace) -> tuple[tuple[str, ...], tuple[str, ..
     import numpy as np
 
     import spaces
+    from spaces.specs import MAX_SEED, check_int
 
     space = spaces.get(args.space)
     if args.archs is not None:
@@ -252,11 +258,13 @@ def _archs_for(args: argparse.Namespace) -> tuple[tuple[str, ...], tuple[str, ..
         return tuple(first.values()), strings
     if args.sample < 1:
         raise CLIError(f"--sample must be >= 1, got {args.sample}")
+    check_int(args.seed, "--seed", 0, MAX_SEED)
     return tuple(a.string for a in space.sample_unique(args.sample, np.random.default_rng(args.seed))), ()
 
 
 def _build(args: argparse.Namespace) -> int:
-    from benchmarks.build import BuildSpec, build
+    from benchmarks.build import BuildSpec, build, failed_units, forget_failed, preflight
+    from benchmarks.locks import locked
     from benchmarks.store import export
     from proxies.protocol import Protocol
     from proxies.training import Recipe
@@ -327,26 +335,36 @@ def _build(args: argparse.Namespace) -> int:
         specs += [
             _replace(spec, proxies=(), protocol=None, recipe=spec.recipe.scaled(e)) for e in fidelities[1:]
         ]
+    for one in specs:  # every setting is checked before anything is written
+        preflight(one)
     executor = _executor_for(args)
+    journal_path = args.out / "journal.sqlite"
     ran = skipped = 0
     seconds = 0.0
     try:
-        for i, one in enumerate(specs, start=1):
-            label = f"build {i}/{len(specs)}" if len(specs) > 1 else "build"
-            result = build(one, args.out / "journal.sqlite", executor, progress=not args.quiet, label=label)
-            ran, skipped, seconds = ran + result.ran, skipped + result.skipped, seconds + result.seconds
+        preflight(spec, executor)  # the device, where the executor runs the units
+        with locked(journal_path.with_name("journal.sqlite.lock"), str(journal_path)):
+            if args.retry_failed:
+                print(f"retrying {forget_failed(journal_path)} failed unit(s)")
+            for i, one in enumerate(specs, start=1):
+                label = f"build {i}/{len(specs)}" if len(specs) > 1 else "build"
+                result = build(one, journal_path, executor, progress=not args.quiet, label=label)
+                ran, skipped, seconds = ran + result.ran, skipped + result.skipped, seconds + result.seconds
+            if args.derive:
+                from benchmarks.derived import derive, standard_derivations
+
+                recipes = {s.recipe.hash: s.recipe.to_dict() for s in specs if s.recipe is not None}
+                written = derive(journal_path, standard_derivations(recipes, args.derive))
+                print(f"derived: {written or 'nothing new'}")
+            table = export(journal_path, args.out / "table", overwrite=True)
+            failed = len(failed_units(journal_path))
     finally:
         close = getattr(executor, "close", None)
         if close is not None:
             close()
-    if args.derive:
-        from benchmarks.derived import derive, standard_derivations
-
-        recipes = {s.recipe.hash: s.recipe.to_dict() for s in specs if s.recipe is not None}
-        written = derive(result.journal, standard_derivations(recipes, args.derive))
-        print(f"derived: {written or 'nothing new'}")
-    table = export(result.journal, args.out / "table", overwrite=True)
     print(f"{ran} units run, {skipped} already done, {seconds:.1f} s; table: {table}")
+    if failed:
+        print(f"{failed} unit(s) hold error/oom records; rerun with --retry-failed to compute them again")
     return 0
 
 
@@ -354,8 +372,6 @@ def _executor_for(args: argparse.Namespace):
     """The executor ``--executor`` names, with the options that apply to it."""
     from benchmarks.executors import EXECUTORS, make_executor
 
-    if args.device not in ("cpu", "cuda") and not args.device.startswith("cuda:"):
-        raise CLIError(f"--device must be cpu or cuda, got {args.device!r}")
     if args.executor not in EXECUTORS:
         raise CLIError(f"unknown executor {args.executor!r} (valid: {', '.join(EXECUTORS.names())})")
     if args.executor == "local":
@@ -411,13 +427,21 @@ def register_query(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--status", default=None, help="only rows with this status")
     p.add_argument("--format", choices=("text", "csv", "json"), default="text", help="output format")
     p.add_argument("--limit", type=int, default=50, help="rows to show in text format (default: 50)")
+    p.add_argument(
+        "--expect",
+        default=None,
+        metavar="ID",
+        help="refuse the table unless its content id is ID (sha256:...)",
+    )
     p.set_defaults(func=_query)
 
 
 def _query(args: argparse.Namespace) -> int:
     from benchmarks.table import open_table
 
-    table = open_table(args.table)
+    if args.limit < 0:
+        raise CLIError(f"--limit must be >= 0, got {args.limit}")
+    table = open_table(args.table, expect=args.expect)
     conditions = {
         "metric": list(args.metric) if args.metric else None,
         "task": args.task,
@@ -426,7 +450,7 @@ def _query(args: argparse.Namespace) -> int:
     if args.arch is None and args.index is None and args.arch_id is None:
         if args.format == "text" and not any(conditions.values()):
             counts = table.records.groupby(["task", "metric", "status"]).size()
-            print(f"{table}\n{counts.to_string()}")
+            print(f"{table}\ncontent id: {table.content_id}\n{counts.to_string()}")
             return 0
         frame = table.filter(**conditions)
     else:

@@ -8,7 +8,8 @@ are registered, so another engine plugs in beside them without touching the buil
 An executor never writes results anywhere: it hands ``(item, result)`` pairs back to the caller (the
 build driver), which alone writes the journal. A unit whose function raises is handed to
 ``on_error`` (when given), whose return value stands in for the result, so one bad unit cannot end a
-build.
+build. A pool worker that dies (SIGKILL from the OOM killer, a segfault) is replaced and its units
+are retried alone until the one that kills its worker is found (:class:`_ResilientPool`).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from multiprocessing import get_context
 from typing import Any, Protocol, TypeVar
 
@@ -27,6 +29,8 @@ R = TypeVar("R")
 OnError = Callable[[Any, BaseException], Any]
 """``on_error(item, exc) -> result``: the result recorded for an item whose function raised."""
 
+OVERSUBSCRIPTION = 4
+"""Workers, or threads per worker, may exceed the cores at most this many times (more only thrashes)."""
 MAX_AUTO_WORKERS = 8
 """The most worker processes the default picks (each holds a copy of torch, ~0.3-0.5 GB)."""
 
@@ -91,18 +95,36 @@ class LocalExecutor:
     """Inline (1 worker) or a local process pool of ``workers`` processes.
 
     ``workers=None`` picks :func:`default_workers` (one per core) with one thread each; an explicit
-    worker count without ``threads`` splits the cores between the workers.
+    worker count without ``threads`` splits the cores between the workers. A worker that dies is
+    replaced; the unit it ran is retried alone up to ``max_retries`` more times, then failed (see
+    :class:`_ResilientPool`).
     """
 
-    def __init__(self, workers: int | None = None, threads: int | None = None) -> None:
-        if threads is not None and threads < 1:
-            raise ValueError(f"threads must be >= 1, got {threads}")
+    def __init__(self, workers: int | None = None, threads: int | None = None, max_retries: int = 2) -> None:
+        if max_retries < 0:
+            raise ValueError(f"max_retries must be >= 0, got {max_retries}")
+        self.max_retries = max_retries
+        limit = OVERSUBSCRIPTION * available_cores()
+        if threads is not None and not 1 <= threads <= limit:
+            raise ValueError(
+                f"threads must be in [1, {limit}] ({available_cores()} cores here), got {threads}"
+            )
         if workers is None:
             workers, threads = default_workers(), 1 if threads is None else threads
-        if workers < 1:
-            raise ValueError(f"workers must be >= 1, got {workers}")
+        if not 1 <= workers <= limit:
+            raise ValueError(
+                f"workers must be in [1, {limit}] ({available_cores()} cores here), got {workers}"
+            )
         self.workers = workers
         self.threads = default_threads(workers) if threads is None else threads
+
+    def check_device(self, device: str) -> None:
+        """Refuse, before any work, a device this machine's torch cannot see."""
+        if device.startswith("cuda"):
+            import torch
+
+            if not torch.cuda.is_available():
+                raise ValueError(f"device {device!r} requested but torch sees no CUDA device")
 
     def __repr__(self) -> str:
         return f"LocalExecutor(workers={self.workers}, threads={self.threads})"
@@ -123,45 +145,134 @@ class LocalExecutor:
             finally:
                 _set_threads(before)
             return
-        with ProcessPoolExecutor(
-            max_workers=min(self.workers, len(items)),
+        yield from _ResilientPool(self, fn, on_error).run(items)
+
+
+class WorkerDied(RuntimeError):
+    """A unit whose worker process died (killed, crashed) on every attempt."""
+
+
+class _ResilientPool:
+    """A spawn process pool that survives dead workers.
+
+    A worker that dies (SIGKILL from the OOM killer, a segfault) breaks a ``ProcessPoolExecutor``
+    and fails every unit in flight without saying which one killed it. The pool is then replaced and
+    the units that were in flight become *suspects*, each rerun alone, so a death while a unit runs
+    alone names it. A suspect that finishes is cleared; one whose worker dies ``1 + max_retries``
+    times running alone is handed to ``on_error`` (or raised as :class:`WorkerDied`) and the run
+    goes on. Units that never shared a pool with a death run in parallel as before.
+    """
+
+    def __init__(self, executor: LocalExecutor, fn: Callable[[T], R], on_error: OnError | None) -> None:
+        self.executor, self.fn, self.on_error = executor, fn, on_error
+        self.deaths: dict[int, int] = {}  # item position -> worker deaths while it ran alone
+        self.exits: dict[int, str] = {}  # item position -> how its last worker ended
+
+    def _new_pool(self, size: int) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(
+            max_workers=size,
             mp_context=get_context("spawn"),
             initializer=_init_worker,
-            initargs=(self.threads, os.getpid()),
-        ) as pool:
-            # Keep at most 2 x workers in flight so an interrupt loses little and memory stays flat.
-            pending: dict[Any, T] = {}
-            queue = iter(items)
-            for item in queue:
-                pending[pool.submit(fn, item)] = item
-                if len(pending) >= 2 * self.workers:
-                    break
-            while pending:
-                finished, _ = wait(pending, return_when=FIRST_COMPLETED)
-                for future in finished:
-                    item = pending.pop(future)
-                    yield item, _result(future, item, on_error)
-                    nxt = next(queue, None)
-                    if nxt is not None:
-                        pending[pool.submit(fn, nxt)] = nxt
+            initargs=(self.executor.threads, os.getpid()),
+        )
+
+    def run(self, items: list[T]) -> Iterator[tuple[T, Any]]:
+        """Yield ``(item, result)`` for every item, in completion order, whatever dies on the way."""
+        workers = min(self.executor.workers, len(items))
+        queue = list(range(len(items)))[::-1]  # item positions, popped from the end in item order
+        suspects: list[int] = []
+        while queue or suspects:
+            alone = bool(suspects)
+            pool = self._new_pool(1 if alone else workers)
+            pending: dict[Any, int] = {}
+            workers_seen: dict[int, Any] = {}  # pid -> process: the pool forgets them once broken
+            broken = False
+
+            def submit(position: int) -> None:
+                pending[pool.submit(self.fn, items[position])] = position  # noqa: B023
+                workers_seen.update(getattr(pool, "_processes", None) or {})  # noqa: B023
+
+            try:
+                if alone:
+                    submit(suspects.pop())
+                # At most 2 x workers in flight, so an interrupt loses little and memory stays flat.
+                while queue and not alone and len(pending) < 2 * workers:
+                    submit(queue.pop())
+                while pending and not broken:
+                    finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+                    for future in finished:
+                        if isinstance(future.exception(), BrokenProcessPool):
+                            broken = True
+                            continue
+                        position = pending.pop(future)
+                        yield items[position], self._result(future, items[position])
+                        if queue and not alone and not broken:
+                            submit(queue.pop())
+                if broken:
+                    wait(pending, timeout=60)  # the broken pool fails what is left at once
+                    yield from self._after_death(_exit_text(workers_seen), pending, items, suspects)
+            finally:
+                pool.shutdown(wait=not broken, cancel_futures=True)
+
+    def _result(self, future: Any, item: T) -> Any:
+        exc = future.exception()
+        if exc is None:
+            return future.result()
+        if self.on_error is None or not isinstance(exc, Exception):
+            raise exc
+        return self.on_error(item, exc)
+
+    def _after_death(
+        self, exit_text: str, pending: dict[Any, int], items: list[T], suspects: list[int]
+    ) -> Iterator[tuple[T, Any]]:
+        """Results that landed before the death; the rest become suspects, or fail for good."""
+        in_flight = []
+        for future, position in pending.items():
+            if future.done() and not isinstance(future.exception(), BrokenProcessPool):
+                yield items[position], self._result(future, items[position])
+            else:
+                in_flight.append(position)
+        for position in sorted(in_flight, reverse=True):
+            self.exits[position] = exit_text
+            if len(in_flight) == 1:  # it ran alone: the death is its own
+                self.deaths[position] = self.deaths.get(position, 0) + 1
+            if self.deaths.get(position, 0) > self.executor.max_retries:
+                yield items[position], self._dead(items[position], position)
+            else:
+                suspects.append(position)
+
+    def _dead(self, item: T, position: int) -> Any:
+        exc = WorkerDied(
+            f"the worker process died on all {self.deaths[position]} attempts ({self.exits[position]})"
+        )
+        if self.on_error is None:
+            raise exc
+        return self.on_error(item, exc)
+
+
+def _exit_text(processes: dict[int, Any]) -> str:
+    """How a dead pool worker ended, e.g. ``killed by SIGKILL, as the out-of-memory killer does``."""
+    import signal
+
+    for process in processes.values():
+        process.join(timeout=5)  # the broken pool reaps (and ends) its workers in another thread
+    codes = [p.exitcode for p in processes.values() if p.exitcode not in (None, 0)]
+    if not codes:
+        return "exit status unknown"
+    code = codes[0]
+    if code < 0:
+        try:
+            name = signal.Signals(-code).name
+        except ValueError:
+            name = f"signal {-code}"
+        hint = ", as the out-of-memory killer does" if name == "SIGKILL" else ""
+        return f"killed by {name}{hint}"
+    return f"exit status {code}"
 
 
 def _call(fn: Callable[[T], R], item: T, on_error: OnError | None) -> R:
     try:
         return fn(item)
-    except Exception as exc:
-        if on_error is None:
-            raise
-        return on_error(item, exc)
-
-
-def _result(future: Any, item: T, on_error: OnError | None) -> Any:
-    from concurrent.futures.process import BrokenProcessPool
-
-    try:
-        return future.result()
-    except BrokenProcessPool:
-        raise  # the pool is gone: stop; the journal keeps every finished unit, a rerun resumes
     except Exception as exc:
         if on_error is None:
             raise

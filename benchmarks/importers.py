@@ -19,12 +19,35 @@ import pandas as pd
 from benchmarks.journal import Journal
 from benchmarks.schema import arch_fields, arch_row, make_record, utc_now
 from benchmarks.store import export, sha256_file
+from spaces.jsonio import JSONInputError, load_bounded
+from spaces.specs import MAX_SEED, sha256_of
 
 if TYPE_CHECKING:
     from spaces.base import Architecture
-from spaces.specs import sha256_of
 
 KEYS = ("arch", "index")
+UNIT_RANGES = {"%": (0.0, 100.0)}
+"""Values a unit admits beyond being finite: an accuracy in % lies in [0, 100]."""
+_FORBIDDEN = "<>&|`\"'\\"
+_NAME = re.compile(
+    r"^[^\s<>&|`\"'\\\x00-\x1f\x7f]([^<>&|`\"'\\\x00-\x1f\x7f]{0,98}[^\s<>&|`\"'\\\x00-\x1f\x7f])?$"
+)
+
+
+def check_name(value: object, what: str) -> str:
+    """A metric, device or unit name: 1-100 printable characters, no edge spaces, none of ``<>&|`"'\\``."""
+    if not isinstance(value, str) or not _NAME.match(value):
+        raise ValueError(
+            f"{what} {value!r} is not a valid name (1-100 printable characters without leading or "
+            f"trailing spaces and without any of {_FORBIDDEN})"
+        )
+    return value
+
+
+def _check_task(task: str) -> None:
+    from spaces.tasks import get_task
+
+    get_task(task)  # unknown tasks fail with the valid names
 
 
 @dataclass(frozen=True)
@@ -44,8 +67,11 @@ class AccuracyImport:
     def __post_init__(self) -> None:
         if self.key not in KEYS:
             raise ValueError(f"key must be one of {', '.join(KEYS)}, got {self.key!r}")
-        if self.fidelity < 0:
-            raise ValueError(f"fidelity must be >= 0 epochs, got {self.fidelity}")
+        if isinstance(self.fidelity, bool) or not isinstance(self.fidelity, int) or self.fidelity < 0:
+            raise ValueError(f"fidelity must be an integer >= 0 epochs, got {self.fidelity!r}")
+        check_name(self.metric, "metric")
+        check_name(self.unit, "unit")
+        _check_task(self.task)
 
 
 def read_frame(path: Path) -> pd.DataFrame:
@@ -53,14 +79,38 @@ def read_frame(path: Path) -> pd.DataFrame:
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such file")
     suffix = path.suffix.lower()
+    if suffix not in (".csv", ".parquet", ".pq"):
+        raise ValueError(f"{path}: unsupported file type {suffix!r} (use .csv or .parquet)")
+    if path.stat().st_size > MAX_IMPORT_BYTES:
+        raise ValueError(
+            f"{path}: {path.stat().st_size:,} bytes is over the {MAX_IMPORT_BYTES:,}-byte import limit"
+        )
     try:
-        if suffix == ".csv":
-            return pd.read_csv(path)
-        if suffix in (".parquet", ".pq"):
-            return pd.read_parquet(path)
-    except (ValueError, OSError, pd.errors.ParserError) as exc:
+        names = _header(path, suffix)
+        repeated = sorted({n for n in names if names.count(n) > 1})
+        if repeated:
+            raise ValueError(f"{path}: column names {repeated} appear more than once")
+        return pd.read_csv(path) if suffix == ".csv" else pd.read_parquet(path)
+    except UnicodeDecodeError:
+        raise ValueError(f"{path}: not a UTF-8 text file") from None
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, OSError) as exc:
         raise ValueError(f"{path}: unreadable {suffix[1:]} file ({' '.join(str(exc).split())})") from None
-    raise ValueError(f"{path}: unsupported file type {suffix!r} (use .csv or .parquet)")
+    except ValueError as exc:
+        if str(exc).startswith(str(path)):
+            raise
+        raise ValueError(f"{path}: unreadable {suffix[1:]} file ({' '.join(str(exc).split())})") from None
+
+
+def _header(path: Path, suffix: str) -> list[str]:
+    """The file's column names as written (pandas renames a repeated CSV column to ``name.1``)."""
+    if suffix == ".csv":
+        import csv
+
+        with open(path, newline="", encoding="utf-8") as f:
+            return next(csv.reader(f), [])
+    import pyarrow.parquet as pq
+
+    return list(pq.read_schema(path).names)
 
 
 def read_keyed_rows(
@@ -84,10 +134,34 @@ def read_keyed_rows(
     archs = []
     for row, value in enumerate(frame[key_column], start=1):
         try:
-            archs.append(space.from_index(int(value)) if key == "index" else space.parse(value))
-        except (ValueError, TypeError) as exc:
+            archs.append(space.from_index(integral(value, "index")) if key == "index" else space.parse(value))
+        except (ValueError, TypeError, NotImplementedError) as exc:
             raise ValueError(f"{path}: row {row}, column {key_column!r}: {exc}") from None
     return frame, archs
+
+
+def integral(value: object, what: str) -> int:
+    """``value`` as an int if it is a whole number (``3``, ``3.0``, ``"3"``); ValueError for ``3.7``."""
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise ValueError(f"{what} {value!r} is not a whole number") from None
+    if isinstance(value, bool) or not number.is_integer():
+        raise ValueError(f"{what} {value!r} is not a whole number")
+    return int(number)
+
+
+def _seeds(path: Path, column: pd.Series, name: str) -> list[int]:
+    seeds = []
+    for row, value in enumerate(column, start=1):
+        try:
+            seed = integral(value, "seed")
+        except ValueError as exc:
+            raise ValueError(f"{path}: row {row}, column {name!r}: {exc}") from None
+        if not 0 <= seed <= MAX_SEED:
+            raise ValueError(f"{path}: row {row}, column {name!r}: seed {seed} is outside [0, {MAX_SEED}]")
+        seeds.append(seed)
+    return seeds
 
 
 def _rows_text(rows: list[int]) -> str:
@@ -113,7 +187,14 @@ def import_accuracies(path: str | Path, spec: AccuracyImport, out: str | Path) -
         raise ValueError(
             f"{path}: column {spec.value_column!r} has missing, NaN or inf values at rows {_rows_text(bad)}"
         )
-    seeds = frame[spec.seed_column].astype(int).tolist() if spec.seed_column else [0] * len(frame)
+    low, high = UNIT_RANGES.get(spec.unit, (-math.inf, math.inf))
+    bad = [i + 1 for i, v in enumerate(values) if not low <= v <= high]
+    if bad:
+        raise ValueError(
+            f"{path}: column {spec.value_column!r} has values outside [{low:g}, {high:g}] {spec.unit} "
+            f"at rows {_rows_text(bad)}"
+        )
+    seeds = _seeds(path, frame[spec.seed_column], spec.seed_column) if spec.seed_column else [0] * len(frame)
     keys = pd.Series([(a.string, s) for a, s in zip(archs, seeds)])
     duplicated = [i + 1 for i in keys.index[keys.duplicated(keep=False)]]
     if duplicated:
@@ -203,6 +284,9 @@ NASLIB_PROXIES = {
     "flops": "flops_naslib",
 }
 """NASLib proxy name -> archbench metric name (Krishnakumar et al., NAS-Bench-Suite-Zero, NeurIPS 2022)."""
+MAX_IMPORT_BYTES = 4 << 30
+"""The largest file an importer reads (NASLib's zero-cost JSON files are tens of MB)."""
+
 NASLIB_TASKS = {"cifar10": "cifar10", "cifar100": "cifar100", "ImageNet16-120": "imagenet16-120"}
 """NASLib dataset name -> archbench task."""
 NASLIB_ACCURACY = "val_accuracy"
@@ -282,9 +366,9 @@ def import_zero_cost_json(path: str | Path, out: str | Path, space_name: str = "
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such file")
     try:
-        data = json.loads(path.read_text(), object_pairs_hook=_no_duplicate_keys)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ValueError(f"{path}: not valid JSON ({exc})") from None
+        data = load_bounded(path, MAX_IMPORT_BYTES, max_depth=8, object_pairs_hook=_no_duplicate_keys)
+    except JSONInputError:
+        raise
     except ValueError as exc:
         raise ValueError(f"{path}: {exc}") from None
     if not isinstance(data, dict) or not data:
@@ -413,6 +497,9 @@ class HardwareImport:
             raise ValueError(
                 "give exactly one of unit_column (a unit per row) or unit (one unit for all rows)"
             )
+        if self.unit is not None:
+            check_name(self.unit, "unit")
+        _check_task(self.task)
 
 
 def import_hardware_table(path: str | Path, spec: HardwareImport, out: str | Path) -> Path:
@@ -439,6 +526,11 @@ def import_hardware_table(path: str | Path, spec: HardwareImport, out: str | Pat
         if bad:
             raise ValueError(f"{path}: column {column!r} is empty or not text at rows {_rows_text(bad)}")
         texts[column] = [v.strip() for v in values]
+        for row, text in enumerate(texts[column], start=1):
+            try:
+                check_name(text, column)
+            except ValueError as exc:
+                raise ValueError(f"{path}: row {row}: {exc}") from None
     devices, metrics = texts[spec.device_column], texts[spec.metric_column]
     units = texts[spec.unit_column] if spec.unit_column else [spec.unit] * len(frame)
     values = pd.to_numeric(frame[spec.value_column], errors="coerce")

@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from benchmarks.locks import FileLock, LockedError
 from benchmarks.schema import ARCH_COLUMNS, RECORD_COLUMNS
 
 
@@ -48,6 +49,10 @@ _COLUMNS = {
 _LEGACY_UNITS = ("key", "finished_at")
 
 
+RETRYABLE = ("error", "oom")
+"""Statuses of failures worth a retry (a crash, a full memory); ``nan``/``inf`` are results."""
+
+
 class JournalError(RuntimeError):
     """The journal file is unreadable or belongs to a different build."""
 
@@ -64,8 +69,13 @@ class Journal:
         self.readonly = readonly
         if readonly and not self.path.is_file():
             raise JournalError(f"{self.path}: no such journal")
+        self._lock: FileLock | None = None
         if not readonly:
             self.path.parent.mkdir(parents=True, exist_ok=True)
+            try:  # one writer per journal: a second build on the same folder stops here
+                self._lock = FileLock(self.path.with_name(self.path.name + ".lock"), str(self.path)).acquire()
+            except LockedError as exc:
+                raise JournalError(str(exc)) from None
         try:
             if readonly:
                 self._db = sqlite3.connect(
@@ -88,18 +98,23 @@ class Journal:
                         f"{self.path}: not an archbench journal (table {table!r} has columns {list(found)})"
                     )
         except sqlite3.DatabaseError as exc:
-            self._db.close()
+            self.close()
             raise JournalError(f"{self.path}: not a usable archbench journal ({exc})") from exc
         except JournalError:
-            self._db.close()
+            self.close()
             raise
 
     def _columns(self, table: str) -> tuple[str, ...]:
         return tuple(row[1] for row in self._db.execute(f"PRAGMA table_info({table})"))
 
     def close(self) -> None:
-        """Close the database connection."""
-        self._db.close()
+        """Close the database connection and release the writer's lock."""
+        db = getattr(self, "_db", None)
+        if db is not None:
+            db.close()
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
 
     def __enter__(self) -> Journal:
         return self
@@ -177,6 +192,23 @@ class Journal:
                     "UPDATE sessions SET ran = ran + 1, last_at = ? WHERE id = ?", (finished_at, session)
                 )
         return True
+
+    def failed_units(self, statuses: Collection[str] = RETRYABLE) -> list[str]:
+        """Keys of committed units with at least one record whose status is in ``statuses``."""
+        marks = ", ".join("?" * len(statuses))
+        cursor = self._db.execute(
+            f"SELECT DISTINCT unit_key FROM records WHERE status IN ({marks}) ORDER BY unit_key",
+            tuple(statuses),
+        )
+        return [k for (k,) in cursor]
+
+    def forget_units(self, keys: Collection[str]) -> int:
+        """Remove units and their records in one transaction, so the next run computes them again."""
+        with self._transaction() as db:
+            for key in keys:
+                db.execute("DELETE FROM records WHERE unit_key = ?", (key,))
+                db.execute("DELETE FROM units WHERE key = ?", (key,))
+        return len(keys)
 
     # ---- sessions -----------------------------------------------------------------------------------
     def start_session(self, started_at: str, total: int, todo: dict[str, int], runner: str) -> int:

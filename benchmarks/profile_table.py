@@ -13,9 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import shutil
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -183,27 +180,13 @@ def profile_table(
 
 
 def export_table(journal_path: str | Path, table_dir: str | Path) -> Path:
-    """``benchmarks.store.export`` plus the device descriptors in the manifest, atomically replaced."""
-    from benchmarks.journal import Journal
+    """``benchmarks.store.export`` with the device descriptors in the manifest, in one atomic write."""
     from benchmarks.store import export
 
-    table_dir = Path(table_dir)
-    table_dir.parent.mkdir(parents=True, exist_ok=True)
-    with Journal(journal_path) as journal:
-        meta = journal.meta()
-    tmp = Path(tempfile.mkdtemp(prefix=f".{table_dir.name}.", dir=table_dir.parent))
-    try:
-        staged = export(journal_path, tmp / "table")
-        manifest_path = staged / "manifest.json"
-        manifest = json.loads(manifest_path.read_text())
-        manifest["hw_devices"] = [v for k, v in sorted(meta.items()) if k.startswith("hw_device:")]
-        manifest_path.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
-        if table_dir.exists():
-            shutil.rmtree(table_dir)
-        os.replace(staged, table_dir)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return table_dir
+    def devices(meta: dict[str, Any]) -> dict[str, Any]:
+        return {"hw_devices": [v for k, v in sorted(meta.items()) if k.startswith("hw_device:")]}
+
+    return export(journal_path, table_dir, overwrite=True, extra=devices)
 
 
 def _digest(obj: Any) -> str:

@@ -97,6 +97,13 @@ class RayExecutor:
         self.workers = max(1, self.cpus // threads)
         self.max_in_flight = max_in_flight or 2 * self.workers
 
+    def check_device(self, device: str) -> None:
+        """Refuse, before any work, a device the cluster cannot give each unit."""
+        if device.startswith("cuda") and self.gpus < self.num_gpus_per_unit:
+            raise ValueError(
+                f"cuda units ask for {self.num_gpus_per_unit:g} GPU each but the Ray cluster has {self.gpus:g}"
+            )
+
     def __repr__(self) -> str:
         return (
             f"RayExecutor(cpus={self.cpus}, gpus={self.gpus:g}, threads={self.threads}, "
@@ -138,10 +145,8 @@ class RayExecutor:
             return
         if self.threads > self.cpus:
             raise ValueError(f"each task asks for {self.threads} CPUs but the Ray cluster has {self.cpus}")
-        if any(_wants_gpu(i) for i in items) and self.gpus < self.num_gpus_per_unit:
-            raise ValueError(
-                f"cuda units ask for {self.num_gpus_per_unit:g} GPU each but the Ray cluster has {self.gpus:g}"
-            )
+        if any(_wants_gpu(i) for i in items):
+            self.check_device("cuda")
         remote = ray.remote(_run)
         fn_ref = ray.put(fn)
         pending: dict[Any, T] = {}

@@ -26,25 +26,29 @@ import re
 from collections import Counter
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from benchmarks.markup import md_code, md_text
 from benchmarks.schema import archbench_version, seed_combiner
 from benchmarks.store import (
     Source,
     TableError,
     atomic_folder,
+    content_id,
     environment,
     from_journal,
     from_table,
     manifest_body,
+    partition_name,
     sha256_file,
     write_manifest,
     write_parquet,
 )
 
+_LICENCE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.+-]{0,63}$")
+"""An SPDX-style licence id (``CC-BY-4.0``, ``Apache-2.0``, ``other``): it goes into the card's YAML."""
 _VERSION = re.compile(r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)$")
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,99}$")
 SORT_KEYS = ("metric", "arch_id", "arch", "seed", "fidelity", "epoch")
@@ -64,11 +68,6 @@ def resolve_source(path: str | Path) -> Source:
     if not path.exists():
         raise TableError(f"{path}: no such journal, build folder or table")
     raise TableError(f"{path}: neither a journal, a build folder with journal.sqlite, nor a table folder")
-
-
-def partition_name(task: str) -> str:
-    """File name of a task's partition (the task, percent-encoded where it is not file-name safe)."""
-    return f"records/{quote(task, safe='')}.parquet"
 
 
 def _split_by_task(records: pa.Table) -> dict[str, pa.Table]:
@@ -100,6 +99,12 @@ def release(
         raise ValueError(f"release name {name!r} must be lower-case letters, digits, '.', '_' or '-'")
     if not _VERSION.match(version):
         raise ValueError(f"release version {version!r} is not X.Y.Z (semantic version, e.g. 1.0.0)")
+    if not isinstance(licence, str) or not _LICENCE.match(licence):
+        raise ValueError(
+            f"licence {licence!r} is not an SPDX-style id such as CC-BY-4.0 (letters, digits, . + -)"
+        )
+    if citation is not None and ("```" in citation or any(c < " " and c not in "\n\t" for c in citation)):
+        raise ValueError("citation must be plain BibTeX text (no ``` fences, no control characters)")
     target = Path(out) / f"{name}-{version}"
     if target.exists():
         raise TableError(f"{target} already exists: releases are immutable, choose a new --version")
@@ -128,7 +133,9 @@ def release(
             "summary": summary(src.records, src.archs),
             "files": files,
         }
-        (tmp / "README.md").write_text(dataset_card(manifest, citation))
+        if citation:
+            manifest["citation"] = citation
+        (tmp / "README.md").write_text(dataset_card(manifest, citation, content_id(manifest)))
         files["README.md"] = {
             "sha256": sha256_file(tmp / "README.md"),
             "bytes": (tmp / "README.md").stat().st_size,
@@ -156,7 +163,7 @@ def summary(records: pa.Table, archs: pa.Table) -> dict[str, Any]:
 # ---- the dataset card ---------------------------------------------------------------------------------------
 def _cell(value: Any) -> str:
     text = json.dumps(value, sort_keys=True) if isinstance(value, dict | list) else str(value)
-    return text.replace("|", "\\|").replace("\n", " ")
+    return md_text(text)
 
 
 def _settings_table(settings: dict[str, dict[str, Any]], title: str) -> list[str]:
@@ -178,7 +185,7 @@ def _bibtex(manifest: dict[str, Any]) -> str:
     )
 
 
-def dataset_card(manifest: dict[str, Any], citation: str | None = None) -> str:
+def dataset_card(manifest: dict[str, Any], citation: str | None = None, cid: str | None = None) -> str:
     """The release's README.md: what it holds, how it was built, metrics, row counts, loading, licence."""
     s, name, version = manifest["summary"], manifest["name"], manifest["version"]
     space = manifest.get("space") or {}
@@ -197,10 +204,10 @@ def dataset_card(manifest: dict[str, Any], citation: str | None = None) -> str:
         "",
         f"# {name} {version}",
         "",
-        f"An archbench benchmark table for the search space `{space.get('name')}` "
+        f"An archbench benchmark table for the search space {md_code(space.get('name'))} "
         f"(version {space.get('version')}): {s['records']:,} records over {s['architectures']:,} "
         f"architectures in {s['classes']:,} equivalence classes (`arch_id`), tasks "
-        + ", ".join(f"`{t}`" for t in s["tasks"])
+        + ", ".join(md_code(t) for t in s["tasks"])
         + ".",
         "",
         "Records are long-format rows (one measured value each): `space, space_version, arch_id, arch, task, "
@@ -215,13 +222,13 @@ def dataset_card(manifest: dict[str, Any], citation: str | None = None) -> str:
         f"Created {manifest['created_at']} by archbench {manifest['environment']['archbench']} "
         f"(git `{manifest['provenance'].get('git_revision')}`) on Python {manifest['environment']['python']}, "
         f"{manifest['environment']['platform']}. Devices: "
-        + (", ".join(f"`{d}`" for d in manifest["devices"]) or "none")
+        + (", ".join(md_code(d) for d in manifest["devices"]) or "none")
         + ".",
         "",
     ]
     command = manifest["provenance"].get("command")
     if command:
-        lines += ["Command: `" + " ".join(command) + "`", ""]
+        lines += ["Command: " + md_code(" ".join(command)), ""]
     lines += _build_time_lines(manifest["provenance"])
     lines += [
         "Every number was measured under the protocol (or training recipe) its `protocol_hash` names; "
@@ -242,12 +249,14 @@ def dataset_card(manifest: dict[str, Any], citation: str | None = None) -> str:
         seeds = seed_combiner(card, metric)
         source = _cell(card.get("paper") or card.get("source") or "")
         lines.append(
-            f"| `{metric}` | {card.get('kind', '?')} | {card.get('unit', '?')} | {better} | {seeds} | "
+            f"| {md_code(metric)} | {_cell(card.get('kind', '?'))} | {_cell(card.get('unit', '?'))} | {better} | {seeds} | "
             f"{statuses.get('ok', 0):,} | {failed} | {source} |"
         )
     lines += ["", "## Files", "", "| file | rows | bytes | SHA-256 |", "|---|---|---|---|"]
     for file, entry in sorted(manifest["files"].items()):
-        lines.append(f"| `{file}` | {entry['rows']:,} | {entry['bytes']:,} | `{entry['sha256'][:16]}…` |")
+        lines.append(
+            f"| {md_code(file)} | {entry['rows']:,} | {entry['bytes']:,} | `{entry['sha256'][:16]}…` |"
+        )
     first = next(iter(records_files), "records/TASK.parquet")
     lines += [
         "",
@@ -256,15 +265,26 @@ def dataset_card(manifest: dict[str, Any], citation: str | None = None) -> str:
         + ". `manifest.json` holds every file's SHA-256 (this card's too), the protocols, metric cards, "
         "the environment lock (every installed distribution) and the provenance.",
         "",
+        *(
+            [
+                f"Content id: `{cid}` (the SHA-256 of `manifest.json`'s canonical JSON without this "
+                "card's entry). It pins every data file; cite it, and open exactly this release with "
+                f'`open_table("{name}-{version}", expect="{cid}")`.',
+                "",
+            ]
+            if cid
+            else []
+        ),
         "## How to load",
         "",
         "```python",
         "from benchmarks.table import open_table   # pip install archbench; verifies every SHA-256",
-        f'table = open_table("{name}-{version}")',
+        f'table = open_table("{name}-{version}"' + (f', expect="{cid}")' if cid else ")"),
         "table.wide(task=...)                       # one row per arch_id, one column per metric",
         "table.value(index=0, metric=...)           # one number",
         "",
-        "import pandas as pd                        # without archbench (no hash check)",
+        "import pandas as pd                        # without archbench (no hash check: the folder must",
+        "                                           # hold only the files manifest.json lists)",
         f'records = pd.read_parquet("{name}-{version}/records")',
         f'archs = pd.read_parquet("{name}-{version}/architectures.parquet")',
         "",

@@ -5,12 +5,12 @@ Plots use matplotlib's non-interactive Agg backend, so rendering works headless 
 
 from __future__ import annotations
 
-import html
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from benchmarks.markup import html_text, md_text, slug
 from benchmarks.report import CEILING, to_markdown
 
 
@@ -21,6 +21,11 @@ def _pyplot():
     import matplotlib.pyplot as plt
 
     return plt
+
+
+def _plain(text: object) -> str:
+    """A label matplotlib draws as typed: ``$`` would start mathtext, which a name must not reach."""
+    return str(text).replace("$", r"\$")
 
 
 def scatter_png(points: pd.DataFrame, proxy: str, target: str, path: Path, title: str) -> Path:
@@ -36,9 +41,9 @@ def scatter_png(points: pd.DataFrame, proxy: str, target: str, path: Path, title
     values = healthy["proxy_value"].to_numpy(dtype=float)
     if len(values) and np.all(values > 0) and values.max() / values.min() > 1e3:
         ax.set_xscale("log")
-    ax.set_xlabel(proxy)
-    ax.set_ylabel(target)
-    ax.set_title(title, fontsize=8)
+    ax.set_xlabel(_plain(proxy))
+    ax.set_ylabel(_plain(target))
+    ax.set_title(_plain(title), fontsize=8)
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
@@ -51,8 +56,8 @@ def heatmap_png(report: pd.DataFrame, path: Path, column: str = "kendall") -> Pa
     grid = report[report["proxy"] != CEILING].pivot_table(index="proxy", columns="task", values=column)
     fig, ax = plt.subplots(figsize=(1.6 + 1.1 * grid.shape[1], 0.8 + 0.38 * grid.shape[0]), dpi=110)
     image = ax.imshow(grid.to_numpy(dtype=float), cmap="RdBu_r", vmin=-1, vmax=1, aspect="auto")
-    ax.set_xticks(range(grid.shape[1]), grid.columns, fontsize=8)
-    ax.set_yticks(range(grid.shape[0]), grid.index, fontsize=8)
+    ax.set_xticks(range(grid.shape[1]), [_plain(c) for c in grid.columns], fontsize=8)
+    ax.set_yticks(range(grid.shape[0]), [_plain(i) for i in grid.index], fontsize=8)
     for (i, j), value in np.ndenumerate(grid.to_numpy(dtype=float)):
         if np.isfinite(value):
             ax.text(j, i, f"{value:+.2f}", ha="center", va="center", fontsize=7)
@@ -86,23 +91,28 @@ def write_report(
         title = (
             f"{task}: Kendall {row.kendall:+.3f} [{row.kendall_low:+.3f}, {row.kendall_high:+.3f}], n={row.n}"
         )
-        name = f"scatter_{task}_{proxy}.png".replace("/", "_")
+        name = f"scatter_{slug(task)}_{slug(proxy)}.png"
         figures.append((task, proxy, scatter_png(group, proxy, str(row.target), out / name, title)))
     sections = []
     for task, group in report.groupby("task", sort=True):
-        sections.append(f"## {task}\n\n{to_markdown(group)}")
+        sections.append(f"## {md_text(task)}\n\n{to_markdown(group)}")
     paths["markdown"].write_text(
-        f"# Proxy correlation report\n\n{header}\n\n" + "\n".join(sections) + "\n![heat-map](heatmap.png)\n"
+        "# Proxy correlation report\n\n"
+        + "".join(f"{md_text(line)}  \n" for line in header.splitlines())
+        + "\n"
+        + "\n".join(sections)
+        + "\n![heat-map](heatmap.png)\n"
     )
     rows = "".join(
-        f"<tr><td>{html.escape(str(r.task))}</td><td>{html.escape(str(r.proxy))}</td><td>{r.n}</td>"
+        f"<tr><td>{html_text(r.task)}</td><td>{html_text(r.proxy)}</td><td>{r.n}</td>"
         f"<td>{r.spearman:+.3f} [{r.spearman_low:+.3f}, {r.spearman_high:+.3f}]</td>"
         f"<td>{r.kendall:+.3f} [{r.kendall_low:+.3f}, {r.kendall_high:+.3f}]</td>"
         f"<td>{r.n_degenerate}</td><td>{r.n_failed}</td></tr>"
         for r in report.itertuples()
     )
     images = "".join(
-        f'<figure><img src="{p.name}" alt="{html.escape(proxy)} on {html.escape(task)}"></figure>'
+        f'<figure><img src="{html_text(p.name)}" alt="{html_text(proxy)} on {html_text(task)}">'
+        f"<figcaption>{html_text(proxy)} on {html_text(task)}</figcaption></figure>"
         for task, proxy, p in figures
     )
     paths["html"].write_text(
@@ -110,7 +120,7 @@ def write_report(
         "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}td,th{border:1px solid #ccc;"
         "padding:4px 8px;text-align:right}td:nth-child(-n+2){text-align:left}figure{display:inline-block;margin:4px}"
         "</style></head><body><h1>Proxy correlation report</h1>"
-        f"<pre>{html.escape(header)}</pre><table><tr><th>task</th><th>proxy</th><th>n</th>"
+        f"<pre>{html_text(header)}</pre><table><tr><th>task</th><th>proxy</th><th>n</th>"
         "<th>Spearman [95% CI]</th><th>Kendall tau-b [95% CI]</th><th>degenerate</th><th>failed</th></tr>"
         f"{rows}</table><h2>Heat-map</h2><img src='heatmap.png' alt='heat-map'><h2>Scatter plots</h2>{images}"
         "</body></html>\n"

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from benchmarks.markup import md_text
 from benchmarks.metrics import Estimate, bootstrap, kendall, spearman, top_k_precision
 from benchmarks.table import Table
 
@@ -317,7 +318,7 @@ def to_markdown(report: pd.DataFrame) -> str:
     ]
     for r in report.itertuples():
         lines.append(
-            f"| {r.proxy} | {r.n} | {r.spearman:+.3f} [{r.spearman_low:+.3f}, {r.spearman_high:+.3f}] "
+            f"| {md_text(r.proxy)} | {r.n} | {r.spearman:+.3f} [{r.spearman_low:+.3f}, {r.spearman_high:+.3f}] "
             f"| {r.kendall:+.3f} [{r.kendall_low:+.3f}, {r.kendall_high:+.3f}] | {r.top10_precision:.2f} "
             f"| {r.n_degenerate} | {r.n_failed} | {r.median_seconds:.3f} |"
         )

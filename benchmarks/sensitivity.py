@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from benchmarks.markup import md_text
 from benchmarks.metrics import bootstrap, kendall
 from benchmarks.report import correlation_report
 from benchmarks.table import Table
@@ -145,16 +146,16 @@ def to_markdown(frames: dict[str, pd.DataFrame]) -> str:
     lines = [
         "## Kendall tau-b with the ground truth, per protocol",
         "",
-        "| proxy | " + " | ".join(sorted(corr["protocol"].unique(), key=lambda s: (s != "base", s))) + " |",
     ]
     order = sorted(corr["protocol"].unique(), key=lambda s: (s != "base", s))
+    lines.append("| proxy | " + " | ".join(md_text(p) for p in order) + " |")
     lines.append("|---" * (len(order) + 1) + "|")
     for proxy, group in corr.groupby("proxy", sort=True):
         cells = {
             r.protocol: f"{r.kendall:+.3f} [{r.kendall_low:+.2f}, {r.kendall_high:+.2f}]"
             for r in group.itertuples()
         }
-        lines.append(f"| {proxy} | " + " | ".join(cells.get(p, "") for p in order) + " |")
+        lines.append(f"| {md_text(proxy)} | " + " | ".join(cells.get(p, "") for p in order) + " |")
     lines += [
         "",
         "## Rank agreement of each proxy with itself under the base protocol (Kendall tau-b)",
@@ -164,7 +165,7 @@ def to_markdown(frames: dict[str, pd.DataFrame]) -> str:
     ]
     for r in frames["self_agreement"].itertuples():
         lines.append(
-            f"| {r.proxy} | {r.protocol} | {r.n} | {r.kendall_vs_base:+.3f} [{r.low:+.2f}, {r.high:+.2f}] |"
+            f"| {md_text(r.proxy)} | {md_text(r.protocol)} | {r.n} | {r.kendall_vs_base:+.3f} [{r.low:+.2f}, {r.high:+.2f}] |"
         )
     lines += [
         "",
@@ -175,6 +176,6 @@ def to_markdown(frames: dict[str, pd.DataFrame]) -> str:
     ]
     for r in frames["seeds"].itertuples():
         lines.append(
-            f"| {r.proxy} | {r.protocol} | {r.n} | {r.seeds} | {r.median_cv:.3g} | {r.kendall_seed_vs_seed:+.3f} |"
+            f"| {md_text(r.proxy)} | {md_text(r.protocol)} | {r.n} | {r.seeds} | {r.median_cv:.3g} | {r.kendall_seed_vs_seed:+.3f} |"
         )
     return "\n".join(lines) + "\n"

@@ -20,10 +20,12 @@ pandas categoricals, column by column, which keeps a 780k-record NB201-sized tab
 
 from __future__ import annotations
 
+import glob
 import hashlib
 import json
 import os
 import platform
+import re
 import shutil
 import subprocess
 import tempfile
@@ -33,13 +35,17 @@ from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, distributions, version
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from benchmarks.journal import Journal
+from benchmarks.locks import locked
 from benchmarks.schema import ARCH_SCHEMA, RECORD_SCHEMA, SCHEMA_VERSION, archbench_version, utc_now
+from spaces.jsonio import JSONInputError, load_bounded
+from spaces.specs import sha256_of
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -192,22 +198,50 @@ def write_parquet(table: pa.Table, path: Path) -> dict[str, Any]:
 
 @contextmanager
 def atomic_folder(out_dir: Path, overwrite: bool = False) -> Iterator[Path]:
-    """A temporary sibling of ``out_dir`` that replaces it when the block succeeds, and vanishes if not."""
-    if out_dir.exists() and not overwrite:
-        raise TableError(f"{out_dir} already exists (pass overwrite=True / --overwrite to replace it)")
+    """A temporary sibling of ``out_dir`` that replaces it when the block succeeds, and vanishes if not.
+
+    The writer holds an exclusive lock on ``out_dir`` (file ``.NAME.lock`` beside it) for the whole
+    write, so two writers of one folder never race: the second stops with one line. Under the lock,
+    hidden temporary siblings left by a writer that was killed mid-write are removed first. A
+    replaced folder is renamed aside before the new one moves in and deleted after, so the old
+    table exists until the new one is complete.
+    """
+    out_dir = Path(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
-    try:
-        tmp.chmod(0o755)  # mkdtemp makes it private; a table is meant to be shared
-        yield tmp
-        if out_dir.exists():
-            if not overwrite:
-                raise TableError(f"{out_dir} appeared while it was being written; nothing was replaced")
-            shutil.rmtree(out_dir)
-        os.replace(tmp, out_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+    with locked(out_dir.parent / f".{out_dir.name}.lock", str(out_dir)):
+        remove_leftovers(out_dir)
+        if out_dir.exists() and not overwrite:
+            raise TableError(f"{out_dir} already exists (pass overwrite=True / --overwrite to replace it)")
+        tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
+        try:
+            tmp.chmod(0o755)  # mkdtemp makes it private; a table is meant to be shared
+            yield tmp
+            if out_dir.exists():
+                if not overwrite:
+                    raise TableError(f"{out_dir} appeared while it was being written; nothing was replaced")
+                old = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.old-", dir=out_dir.parent))
+                os.replace(out_dir, old / "replaced")
+                os.replace(tmp, out_dir)
+                shutil.rmtree(old, ignore_errors=True)
+            else:
+                os.replace(tmp, out_dir)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+
+
+def remove_leftovers(out_dir: Path) -> list[Path]:
+    """Delete the hidden temporary folders (``.NAME.*``) an interrupted write of ``out_dir`` left.
+
+    Call it only while holding ``out_dir``'s lock (as :func:`atomic_folder` does): then no other
+    writer can own them.
+    """
+    removed = []
+    for leftover in out_dir.parent.glob(f".{glob.escape(out_dir.name)}.*"):
+        if leftover.is_dir() and not leftover.is_symlink():
+            shutil.rmtree(leftover, ignore_errors=True)
+            removed.append(leftover)
+    return removed
 
 
 def write_manifest(folder: Path, manifest: dict[str, Any]) -> None:
@@ -215,54 +249,155 @@ def write_manifest(folder: Path, manifest: dict[str, Any]) -> None:
     (folder / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
 
 
-def export(journal_path: str | Path, out_dir: str | Path, overwrite: bool = False) -> Path:
-    """Export the journal to a table folder at ``out_dir`` (atomic: all files or none)."""
+def export(
+    journal_path: str | Path,
+    out_dir: str | Path,
+    overwrite: bool = False,
+    extra: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+) -> Path:
+    """Export the journal to a table folder at ``out_dir`` (atomic: all files or none).
+
+    ``extra(meta)`` returns more manifest sections from the journal's metadata (e.g. the device
+    descriptors of a profile table), written in the same atomic step.
+    """
     out_dir = Path(out_dir)
     if not Path(journal_path).is_file():
         raise TableError(f"{journal_path}: no such journal")
     if out_dir.exists() and not overwrite:
         raise TableError(f"{out_dir} already exists (pass overwrite=True / --overwrite to replace it)")
-    source = from_journal(journal_path)
     with atomic_folder(out_dir, overwrite) as tmp:
+        source = from_journal(journal_path)
         files = {
             "records.parquet": write_parquet(source.records, tmp / "records.parquet"),
             "architectures.parquet": write_parquet(source.archs, tmp / "architectures.parquet"),
         }
-        write_manifest(tmp, {**manifest_body(source), "layout": "table", "files": files})
+        more = extra(source.meta) if extra is not None else {}
+        write_manifest(tmp, {**manifest_body(source), **more, "layout": "table", "files": files})
     return out_dir
 
 
 # ---- reading -----------------------------------------------------------------------------------------------
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+MAX_MANIFEST_BYTES = 64 << 20
+"""A manifest over this size is refused unread (a whole-space release's is a few hundred KB)."""
+
+
 def _check_listed_files(path: Path, files: Any, layout: str) -> None:
+    """Every entry a plain relative name with a SHA-256 (and a role outside the flat layout)."""
     if not isinstance(files, dict):
         raise TableError(f"{path}/manifest.json: 'files' must be an object")
+    if layout == "table" and set(files) != set(FILES):
+        raise TableError(f"{path}/manifest.json: expected files {sorted(FILES)}")
     roles = []
     for name, entry in files.items():
         pure = PurePosixPath(name)
-        if pure.is_absolute() or ".." in pure.parts or not name or name != str(pure):
+        if (
+            pure.is_absolute()
+            or ".." in pure.parts
+            or not name
+            or name != str(pure)
+            or name == "manifest.json"
+        ):
             raise TableError(f"{path}/manifest.json: file name {name!r} is not a plain relative path")
-        if not isinstance(entry, dict) or entry.get("role") not in ROLES or "sha256" not in entry:
-            raise TableError(
-                f"{path}/manifest.json: file {name!r} needs a sha256 and a role in {sorted(ROLES)}"
-            )
-        roles.append(entry["role"])
-    if layout == "release" and roles.count("architectures") != 1:
-        raise TableError(f"{path}/manifest.json: expected files with exactly one 'architectures' role")
+        if not isinstance(entry, dict) or not _SHA256.match(str(entry.get("sha256", ""))):
+            raise TableError(f"{path}/manifest.json: file {name!r} has no valid SHA-256 (64 hex digits)")
+        if "rows" in entry and (isinstance(entry["rows"], bool) or not isinstance(entry["rows"], int)):
+            raise TableError(f"{path}/manifest.json: file {name!r} has a row count that is not an integer")
+        if layout != "table" and entry.get("role") not in ROLES:
+            raise TableError(f"{path}/manifest.json: file {name!r} needs a role in {sorted(ROLES)}")
+        roles.append(entry.get("role"))
+    if layout == "release":
+        for role in ("architectures", "card"):
+            if roles.count(role) != 1:
+                raise TableError(
+                    f"{path}/manifest.json: a release lists exactly one {role!r} file, found {roles.count(role)}"
+                )
     if layout == "hf" and (not roles or set(roles) != {"hf"}):
         raise TableError(f"{path}/manifest.json: expected files with the 'hf' role only")
 
 
+def _check_release_records(path: Path, manifest: dict[str, Any]) -> None:
+    """A release's records files are exactly the task partitions its summary counts, row for row."""
+    summary = manifest.get("summary")
+    tasks = summary.get("tasks") if isinstance(summary, dict) else None
+    if not isinstance(tasks, dict):
+        raise TableError(f"{path}/manifest.json: a release needs its summary of records per task")
+    listed: dict[Any, Any] = {}
+    for name, entry in manifest["files"].items():
+        if entry.get("role") == "records":
+            if entry.get("task") in listed or name != partition_name(str(entry.get("task"))):
+                raise TableError(
+                    f"{path}/manifest.json: records file {name!r} is not its task's one partition"
+                )
+            listed[entry["task"]] = entry.get("rows")
+    if listed != tasks:
+        raise TableError(
+            f"{path}/manifest.json: the records files ({_counts(listed)}) do not match the summary's "
+            f"records per task ({_counts(tasks)})"
+        )
+
+
+def _counts(rows: dict[Any, Any]) -> str:
+    return ", ".join(f"{task}: {n}" for task, n in sorted(rows.items(), key=str)) or "none"
+
+
+def partition_name(task: str) -> str:
+    """File name of a task's partition in a release (the task, percent-encoded where not file-name safe)."""
+    return f"records/{quote(task, safe='')}.parquet"
+
+
+def check_no_unlisted_files(path: Path, manifest: dict[str, Any]) -> None:
+    """Refuse any file in the folder that the manifest does not list, and any link.
+
+    A reader that globs the folder (``pd.read_parquet("REL/records")``, the card's loading recipe)
+    would read an unlisted file that archbench never checked: a table is exactly its manifest.
+    """
+    listed = set(manifest["files"]) | {"manifest.json"}
+    for found in sorted(path.rglob("*")):
+        name = found.relative_to(path).as_posix()
+        if found.is_symlink():
+            raise TableError(f"{path}: {name} is a link; a table holds plain files only")
+        if found.is_file() and name not in listed:
+            raise TableError(
+                f"{path}: {name} is not listed in manifest.json (remove it, or rebuild the table)"
+            )
+
+
+def content_id(manifest: dict[str, Any]) -> str:
+    """The table's content id: SHA-256 of its manifest's canonical JSON, without the dataset card's entry.
+
+    The manifest pins every data file by SHA-256, so the id pins the whole table; the card shows the
+    id, so it cannot be covered by it (the card is still checked against its manifest entry).
+    """
+    files = {k: v for k, v in manifest.get("files", {}).items() if v.get("role") != "card"}
+    return "sha256:" + sha256_of({**manifest, "files": files})
+
+
+def check_content_id(path: Path, manifest: dict[str, Any], expect: str) -> None:
+    """Refuse a table whose content id is not ``expect`` (the full id, or 16+ hex digits of it)."""
+    wanted = expect.removeprefix("sha256:").lower()
+    if not re.fullmatch(r"[0-9a-f]{16,64}", wanted):
+        raise TableError(f"expected content id {expect!r} is not sha256:<16 to 64 hex digits>")
+    found = content_id(manifest)
+    if not found.removeprefix("sha256:").startswith(wanted):
+        raise TableError(f"{path}: content id {found} is not the expected {expect}: not the table you pinned")
+
+
 def read_manifest(path: str | Path) -> dict[str, Any]:
-    """Read and validate a table folder's manifest (format, schema version, layout, listed files)."""
+    """Read and validate a table folder's manifest (format, schema version, layout, listed files).
+
+    The folder must hold exactly the files the manifest lists (plus ``manifest.json``) and every role
+    its layout needs; the JSON is read with bounds on size and depth.
+    """
     path = Path(path)
     if not path.is_dir():
         raise TableError(f"{path}: no such table folder")
+    if not (path / "manifest.json").is_file():
+        raise TableError(f"{path}: manifest.json is missing")
     try:
-        manifest = json.loads((path / "manifest.json").read_text())
-    except FileNotFoundError:
-        raise TableError(f"{path}: manifest.json is missing") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise TableError(f"{path}/manifest.json: not valid JSON ({exc})") from None
+        manifest = load_bounded(path / "manifest.json", MAX_MANIFEST_BYTES)
+    except JSONInputError as exc:
+        raise TableError(str(exc)) from None
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise TableError(f"{path}/manifest.json: not an {FORMAT} manifest")
     if manifest.get("schema_version") != SCHEMA_VERSION:
@@ -272,10 +407,10 @@ def read_manifest(path: str | Path) -> dict[str, Any]:
     layout = manifest.get("layout", "table")
     if layout not in LAYOUTS:
         raise TableError(f"{path}/manifest.json: unknown layout {layout!r} (known: {', '.join(LAYOUTS)})")
-    if layout == "table" and set(manifest.get("files", {})) != set(FILES):
-        raise TableError(f"{path}/manifest.json: expected files {sorted(FILES)}")
-    if layout != "table":
-        _check_listed_files(path, manifest.get("files"), layout)
+    _check_listed_files(path, manifest.get("files"), layout)
+    if layout == "release":
+        _check_release_records(path, manifest)
+    check_no_unlisted_files(path, manifest)
     return manifest
 
 
@@ -410,7 +545,9 @@ def records_frame(column: Callable[[str], pa.ChunkedArray]) -> pd.DataFrame:
     return pd.DataFrame(columns)
 
 
-def read_frames(path: str | Path) -> tuple[dict[str, Any], pd.DataFrame, pd.DataFrame]:
+def read_frames(
+    path: str | Path, expect: str | None = None
+) -> tuple[dict[str, Any], pd.DataFrame, pd.DataFrame]:
     """The manifest, the records and the architectures of a verified table folder as pandas frames.
 
     Records' string columns are categoricals (codes plus one copy of each distinct string), read one
@@ -418,6 +555,8 @@ def read_frames(path: str | Path) -> tuple[dict[str, Any], pd.DataFrame, pd.Data
     """
     path = Path(path)
     manifest = read_manifest(path)
+    if expect is not None:
+        check_content_id(path, manifest, expect)
     if manifest.get("layout") == "hf":
         from benchmarks.hf import read_hf_frames
 

@@ -17,8 +17,8 @@ from typing import Any, NamedTuple
 import numpy as np
 import pandas as pd
 
-from benchmarks.schema import seed_combiner
-from benchmarks.store import read_frames
+from benchmarks.schema import STATUSES, seed_combiner
+from benchmarks.store import content_id, read_frames
 
 
 class ArchEntry(NamedTuple):
@@ -54,6 +54,10 @@ def _codes(series: pd.Series) -> tuple[np.ndarray, dict[str, int]]:
     return cat.cat.codes.to_numpy(), {str(v): i for i, v in enumerate(cat.cat.categories)}
 
 
+NAME_COLUMNS = ("metric", "task", "device", "space")
+"""Columns whose filter values must name something the table holds."""
+
+
 class Table:
     """A benchmark table opened from disk; every file was hash-checked on open.
 
@@ -63,9 +67,9 @@ class Table:
     :func:`open_table`, Hugging Face ``save_to_disk`` folders written by ``archbench export``.
     """
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, expect: str | None = None) -> None:
         self.path = Path(path)
-        self.manifest, self.records, self.archs = read_frames(self.path)
+        self.manifest, self.records, self.archs = read_frames(self.path, expect)
         self._index: _Index | None = None
 
     @classmethod
@@ -80,6 +84,11 @@ class Table:
 
     def __repr__(self) -> str:
         return f"Table({str(self.path)!r}, records={len(self.records)}, archs={len(self.archs)})"
+
+    @property
+    def content_id(self) -> str:
+        """``sha256:...`` pinning exactly this table (see :func:`benchmarks.store.content_id`)."""
+        return content_id(self.manifest)
 
     @property
     def metrics(self) -> dict[str, dict[str, Any]]:
@@ -306,18 +315,37 @@ class Table:
         return ranked[ranked["arch"] == first].drop(columns="_order")
 
     def filter(self, frame: pd.DataFrame | None = None, **conditions: Any) -> pd.DataFrame:
-        """Records where each column equals the value (or is in it, for lists/tuples/sets)."""
+        """Records where each column equals the value (or is in it, for lists/tuples/sets).
+
+        A name the table does not hold (a metric, task, device or space) or a status that does not
+        exist is an error listing the valid choices; valid filters that match nothing give an empty
+        frame.
+        """
         frame = self.records if frame is None else frame
         for column, value in conditions.items():
             if column not in frame.columns:
                 raise KeyError(f"unknown column {column!r} (valid: {', '.join(frame.columns)})")
             if value is None:
                 continue
+            self._check_names(column, value)
             mask = (
                 frame[column].isin(value) if isinstance(value, list | tuple | set) else frame[column] == value
             )
             frame = frame[mask]
         return frame
+
+    def _check_names(self, column: str, value: Any) -> None:
+        if column == "status":
+            valid = list(STATUSES)
+        elif column in NAME_COLUMNS:
+            valid = sorted(map(str, self.records[column].dropna().unique()))
+        else:
+            return
+        wanted = value if isinstance(value, list | tuple | set) else [value]
+        unknown = [v for v in wanted if v not in valid]
+        if unknown:
+            shown = ", ".join(valid[:40]) + (f" and {len(valid) - 40} more" if len(valid) > 40 else "")
+            raise KeyError(f"unknown {column} {unknown[0]!r} in table {self.path} (valid: {shown or 'none'})")
 
     def wide(self, metrics: list[str] | None = None, epoch: str = "last", **conditions: Any) -> pd.DataFrame:
         """One row per ``arch_id``, one column per metric: ``ok`` values combined over seeds.
@@ -360,6 +388,11 @@ class Table:
         return wide[sorted(wide.columns)]
 
 
-def open_table(path: str | Path) -> Table:
-    """Open and verify a table folder: a build's table, a release, or a Hugging Face export."""
-    return Table(path)
+def open_table(path: str | Path, expect: str | None = None) -> Table:
+    """Open and verify a table folder: a build's table, a release, or a Hugging Face export.
+
+    Every file is hash-checked against the manifest and nothing unlisted may sit beside them. With
+    ``expect`` (a content id, ``sha256:`` plus 16 to 64 hex digits) the manifest itself is pinned: a
+    table whose :attr:`Table.content_id` differs is refused.
+    """
+    return Table(path, expect)

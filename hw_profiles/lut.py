@@ -316,19 +316,26 @@ class LatencyLUT:
     @classmethod
     def load(cls, path: str | Path) -> LatencyLUT:
         """Read a LUT written by :meth:`save` (ValueError if it is not one)."""
-        import json
-
         import pyarrow.parquet as pq
+
+        from spaces.jsonio import loads_bounded
 
         table = pq.read_table(path)
         raw = (table.schema.metadata or {}).get(b"archbench_lut")
         if raw is None:
             raise ValueError(f"{path}: not an archbench latency LUT (no archbench_lut metadata)")
-        meta = json.loads(raw)
-        lut = cls(MeasurementProtocol.from_dict(meta["protocol"]), meta["C"], meta["N"], meta["resolution"])
-        lut.rows = table.to_pylist()
-        lut.correction = {int(k): tuple(v) for k, v in meta["correction"].items()}
-        lut.calibration = {int(k): v for k, v in meta.get("calibration", {}).items()}  # older files: kind
+        meta = loads_bounded(raw, f"{path}: archbench_lut metadata")
+        try:
+            lut = cls(
+                MeasurementProtocol.from_dict(meta["protocol"]), meta["C"], meta["N"], meta["resolution"]
+            )
+            lut.rows = table.to_pylist()
+            lut.correction = {int(k): tuple(v) for k, v in meta["correction"].items()}
+            lut.calibration = {int(k): v for k, v in meta.get("calibration", {}).items()}  # older: kind
+        except (KeyError, TypeError, AttributeError) as exc:
+            raise ValueError(
+                f"{path}: archbench_lut metadata is malformed ({type(exc).__name__}: {exc})"
+            ) from None
         return lut
 
 

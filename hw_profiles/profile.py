@@ -17,6 +17,7 @@ from hw_profiles.energy import ENERGY_METERS, EnergyMeter, measure_energy
 from hw_profiles.protocol import MeasurementProtocol
 from hw_profiles.targets import Target, get_target
 from hw_profiles.timing import measure_stable
+from spaces.failures import failure_status
 
 _MIN_OF_ROUNDS = "min"  # interference from the rest of the machine only ever adds time and energy
 
@@ -78,14 +79,12 @@ def torch_threads(n: int) -> Iterator[None]:
         torch.set_num_threads(before)
 
 
-def _status_of(exc: BaseException) -> str:
-    return "oom" if "out of memory" in str(exc).lower() or isinstance(exc, MemoryError) else "error"
-
-
 def _failed(group: str, batch: int, exc: BaseException, seconds: float = 0.0) -> list[Measurement]:
     message = f"{type(exc).__name__}: {exc}".splitlines()[0]
     return [
-        Measurement(metric_name(m, batch), None, METRIC_CARDS[m]["unit"], _status_of(exc), message, seconds)
+        Measurement(
+            metric_name(m, batch), None, METRIC_CARDS[m]["unit"], failure_status(exc), message, seconds
+        )
         for m in _GROUP[group]
     ]
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from spaces.specs import HashedSpec, frozen_items
+from spaces.specs import MAX_BATCH_SIZE, MAX_RESOLUTION, HashedSpec, check_int, frozen_items
 
 DTYPES = ("float32", "float64", "bfloat16")
 BN_MODES = ("train", "eval")
@@ -54,10 +54,9 @@ class Protocol(HashedSpec):
         object.__setattr__(
             self, "params", tuple(sorted((k, frozen_items(dict(v))) for k, v in dict(self.params).items()))
         )
-        if isinstance(self.batch_size, bool) or not isinstance(self.batch_size, int) or self.batch_size < 1:
-            raise ValueError(f"protocol batch_size must be a positive integer, got {self.batch_size!r}")
-        if self.resolution is not None and (not isinstance(self.resolution, int) or self.resolution < 4):
-            raise ValueError(f"protocol resolution must be an integer >= 4 or None, got {self.resolution!r}")
+        check_int(self.batch_size, "protocol batch_size", 1, MAX_BATCH_SIZE)
+        if self.resolution is not None:
+            check_int(self.resolution, "protocol resolution (or None)", 4, MAX_RESOLUTION)
         for name, value, allowed in (
             ("dtype", self.dtype, DTYPES),
             ("bn_mode", self.bn_mode, BN_MODES),

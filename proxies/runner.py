@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from proxies.base import ProxyContext, Undefined, get_proxy
+from spaces.failures import failure_status
 
 if TYPE_CHECKING:
     from proxies.protocol import Protocol
@@ -54,8 +55,6 @@ def score_architecture(
     A proxy's ``seconds`` includes any shared pass it triggered first, so the sum over proxies is the
     wall time of the whole evaluation.
     """
-    import torch
-
     resolved = [get_proxy(name) for name in proxies]
     shared = {product for proxy in resolved for product in proxy.card.shared}
     ctx = ProxyContext(space, arch, protocol, seed, device, shared=shared)
@@ -68,12 +67,10 @@ def score_architecture(
             value, status, message = None, "nan", _one_line(str(exc), "undefined")
         except OverflowError as exc:
             value, status, message = None, "inf", _one_line(str(exc), "overflow")
-        except torch.OutOfMemoryError as exc:
-            value, status, message = None, "oom", _one_line(str(exc), "OutOfMemoryError")
         except Exception as exc:
             value, status, message = (
                 None,
-                "error",
+                failure_status(exc),
                 _one_line(f"{type(exc).__name__}: {exc}", type(exc).__name__),
             )
         scores.append(ProxyScore(proxy.name, value, status, message, time.perf_counter() - start))

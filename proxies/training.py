@@ -26,13 +26,16 @@ import torch.nn.functional as F
 
 from proxies import datasets
 from spaces.registry import Registry
-from spaces.specs import HashedSpec, frozen_items
+from spaces.specs import MAX_BATCH_SIZE, MAX_RESOLUTION, HashedSpec, check_int, frozen_items
 from spaces.tasks import get_task
 
 if TYPE_CHECKING:
     from spaces.base import Architecture, SearchSpace
 
 OptimizerFactory = Callable[[Iterable[torch.nn.Parameter], "Recipe"], torch.optim.Optimizer]
+MAX_EPOCHS = 1000
+"""The largest training budget a recipe accepts (NB201's longest schedule is 200 epochs)."""
+
 OPTIMIZERS: Registry[OptimizerFactory] = Registry("optimizer", entry_point_group="archbench.optimizers")
 
 
@@ -139,10 +142,10 @@ class Recipe(HashedSpec):
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "build", frozen_items(dict(self.build)))
-        if isinstance(self.epochs, bool) or not isinstance(self.epochs, int) or self.epochs < 1:
-            raise ValueError(f"recipe epochs must be a positive integer, got {self.epochs!r}")
-        if isinstance(self.batch_size, bool) or not isinstance(self.batch_size, int) or self.batch_size < 1:
-            raise ValueError(f"recipe batch_size must be a positive integer, got {self.batch_size!r}")
+        check_int(self.epochs, "recipe epochs", 1, MAX_EPOCHS)
+        check_int(self.batch_size, "recipe batch_size", 1, MAX_BATCH_SIZE)
+        if self.resolution is not None:
+            check_int(self.resolution, "recipe resolution (or None)", 4, MAX_RESOLUTION)
         if not self.lr > 0:
             raise ValueError(f"recipe lr must be positive, got {self.lr!r}")
         if not 0 <= self.lr_min < self.lr:

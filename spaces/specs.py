@@ -78,3 +78,18 @@ class HashedSpec:
     def hash(self) -> str:
         """SHA-256 of the canonical JSON of :meth:`to_dict`."""
         return sha256_of(self.to_dict())
+
+
+MAX_BATCH_SIZE = 1 << 16
+"""The largest batch a protocol or recipe accepts (a typo such as 10**9 is refused, not run)."""
+MAX_RESOLUTION = 4096
+"""The largest input side length a protocol or recipe accepts."""
+MAX_SEED = (1 << 32) - 1
+"""Seeds are integers in [0, 2**32 - 1]: what numpy, torch and Ray all accept."""
+
+
+def check_int(value: Any, what: str, low: int, high: int) -> int:
+    """``value`` if it is an integer (not a bool) in ``[low, high]``; else ValueError naming ``what``."""
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise ValueError(f"{what} must be an integer in [{low}, {high:,}], got {value!r}")
+    return value

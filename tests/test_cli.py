@@ -177,7 +177,7 @@ BAD_INPUTS = {
     "build-zero-workers": (
         lambda t, b: ["build", "--sample", "1", "--proxies", "params", "--workers", "0", "--out", t / "out"],
         "build",
-        ["workers must be >= 1"],
+        ["workers must be in [1, "],
     ),
     "query-missing-folder": (
         lambda t, b: ["query", t / "missing"],

@@ -171,10 +171,10 @@ def test_tampered_release_files_are_refused(released, tmp_path, name):
             lambda m: m["files"].update({"/etc/passwd": {"sha256": "0", "role": "card"}}),
             "plain relative path",
         ),
-        (lambda m: m["files"]["README.md"].update(role="pickle"), "needs a sha256 and a role"),
+        (lambda m: m["files"]["README.md"].update(role="pickle"), "needs a role in"),
         (lambda m: m["files"].pop("architectures.parquet"), "exactly one 'architectures'"),
         (lambda m: m.update(layout="zip"), "unknown layout"),
-        (lambda m: m["files"]["records/mnist5k.parquet"].update(rows=1), "manifest says 1"),
+        (lambda m: m["files"]["records/mnist5k.parquet"].update(rows=1), "do not match the summary"),
     ],
 )
 def test_bad_release_manifests_are_refused(released, tmp_path, change, message):
