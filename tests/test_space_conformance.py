@@ -186,3 +186,15 @@ def test_core_defaults_for_a_space_without_equivalence_rules() -> None:
     assert not plain.is_degenerate(arch) and plain.index(arch) is None and plain.representative(arch) is arch
     assert capabilities(plain) == ()
     assert len(plain.sample_unique(5, np.random.default_rng(0))) == 5
+
+
+def test_the_proxy_suite_takes_its_fixtures_from_the_card() -> None:
+    from proxies import conformance
+    from proxies.protocol import Protocol
+
+    card = spaces.get(conformance.SPACE).card
+    assert conformance._protocol() == Protocol(
+        task="mnist5k", batch_size=8, resolution=8, build={"C": 4, "N": 1}
+    )
+    assert conformance._fixtures() is card.fixtures
+    assert conformance._context().arch.string == card.fixtures.archs[0]
