@@ -126,6 +126,19 @@ class NB201Space(EnumerableSpace, CellSpace, MutableSpace, EncodableSpace, Decom
         """Parse a published NB201 string (inputs within a node may come in any order)."""
         return self.from_ops(self._parse_ops(text))
 
+    def from_naslib(self, key: str) -> Architecture:
+        """The cell of a NASLib op-code tuple key (:func:`spaces.nb201_naslib.nb201_from_naslib`)."""
+        from spaces.nb201_naslib import nb201_from_naslib
+
+        return self.parse(nb201_from_naslib(key))
+
+    def to_naslib(self, arch: Architecture) -> str:
+        """NASLib's op-code tuple key of ``arch``."""
+        from spaces.nb201_naslib import naslib_from_nb201
+
+        self._check(arch)
+        return naslib_from_nb201(arch.string)
+
     # ---- enumeration and the published index ---------------------------------------------------
     @cached_property
     def _published(self) -> list[str]:

@@ -198,3 +198,17 @@ def test_the_proxy_suite_takes_its_fixtures_from_the_card() -> None:
     )
     assert conformance._fixtures() is card.fixtures
     assert conformance._context().arch.string == card.fixtures.archs[0]
+
+
+def test_naslib_keys_live_with_nb201_and_other_spaces_are_refused_by_name(tmp_path, toy_plugin) -> None:
+    from benchmarks.importers import import_zero_cost_json
+
+    nb201 = spaces.get("nb201")
+    arch = nb201.from_index(4321)
+    assert nb201.from_naslib(nb201.to_naslib(arch)) == arch
+    path = tmp_path / "zc.json"
+    path.write_text('{"cifar10": {"(2, 2, 2, 2, 2, 2)": {"val_accuracy": 90.0}}}')
+    with pytest.raises(
+        ValueError, match="reads NASLib architecture keys, which space 'zz_toy_cell' does not"
+    ):
+        import_zero_cost_json(path, tmp_path / "out", space_name="zz_toy_cell")
