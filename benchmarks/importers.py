@@ -80,6 +80,8 @@ def read_keyed_rows(
     if frame.empty:
         raise ValueError(f"{path}: no rows")
     space = spaces.get(space_name)
+    if key == "index":
+        spaces.requires(space, spaces.EnumerableSpace, f"{path}: architectures given by published index")
     archs = []
     for row, value in enumerate(frame[key_column], start=1):
         try:

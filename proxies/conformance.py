@@ -22,6 +22,7 @@ from proxies.base import Proxy, ProxyContext, get_proxy
 from proxies.protocol import Protocol
 from proxies.runner import ProxyScore, score_architecture
 from spaces.base import SearchSpace, SpaceFixtures
+from spaces.conformance import run_checks
 
 Check = Callable[[Proxy], None]
 
@@ -192,13 +193,4 @@ def proxy_checks(proxy: Proxy | str) -> Iterator[tuple[str, Check]]:
 def check_proxy(proxy: Proxy | str, raise_on_fail: bool = False) -> dict[str, str]:
     """Run every applicable check; ``{check: "passed" | "failed: <reason>"}`` (or raise the first failure)."""
     proxy = get_proxy(proxy) if isinstance(proxy, str) else proxy
-    results = {}
-    for name, check in proxy_checks(proxy):
-        try:
-            check(proxy)
-            results[name] = "passed"
-        except AssertionError as exc:
-            if raise_on_fail:
-                raise
-            results[name] = f"failed: {exc}"
-    return results
+    return run_checks(proxy, proxy_checks(proxy), raise_on_fail)

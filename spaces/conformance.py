@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import pickle
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from itertools import islice
+from typing import TypeVar
 
 import numpy as np
 
@@ -31,6 +32,7 @@ from spaces.capabilities import (
 from spaces.tasks import get_task
 
 Check = Callable[[SearchSpace], None]
+T = TypeVar("T")
 
 ENUMERATION_LIMIT = 50_000
 """Largest space whose every architecture the suite enumerates (NB201's 15,625 take about a second)."""
@@ -312,23 +314,37 @@ def space_checks(space: SearchSpace | str) -> Iterator[tuple[str, Check]]:
         yield check.__name__, check
 
 
+def run_checks(
+    subject: T,
+    checks: Iterable[tuple[str, Callable[[T], None]]],
+    raise_on_fail: bool = False,
+    catch: tuple[type[BaseException], ...] = (AssertionError,),
+) -> dict[str, str]:
+    """Run ``(name, check)`` pairs on ``subject``: ``{name: "passed" | "failed: <reason>"}``.
+
+    Exceptions of the ``catch`` types count as failures (with ``raise_on_fail`` the first is raised);
+    any other propagates. Shared by every conformance suite (spaces, proxies).
+    """
+    results = {}
+    for name, check in checks:
+        try:
+            check(subject)
+            results[name] = "passed"
+        except catch as exc:
+            if raise_on_fail:
+                raise
+            message = str(exc) if isinstance(exc, AssertionError) else f"{type(exc).__name__}: {exc}"
+            results[name] = f"failed: {message}"
+    return results
+
+
 def check_space(space: SearchSpace | str, raise_on_fail: bool = False) -> dict[str, str]:
     """Run every applicable check; ``{check: "passed" | "failed: <reason>"}`` (or raise the first failure).
 
     A check that raises something other than AssertionError (the space crashed) counts as failed too.
     """
     space = _resolve(space)
-    results = {}
-    for name, check in space_checks(space):
-        try:
-            check(space)
-            results[name] = "passed"
-        except Exception as exc:
-            if raise_on_fail:
-                raise
-            message = str(exc) if isinstance(exc, AssertionError) else f"{type(exc).__name__}: {exc}"
-            results[name] = f"failed: {message}"
-    return results
+    return run_checks(space, space_checks(space), raise_on_fail, catch=(Exception,))
 
 
 def _resolve(space: SearchSpace | str) -> SearchSpace:
@@ -339,4 +355,4 @@ def _resolve(space: SearchSpace | str) -> SearchSpace:
     return space
 
 
-__all__ = ["ENUMERATION_LIMIT", "check_space", "space_checks"]
+__all__ = ["ENUMERATION_LIMIT", "check_space", "run_checks", "space_checks"]

@@ -8,15 +8,13 @@ rule they break.
 
 from __future__ import annotations
 
-from importlib.metadata import EntryPoint
-
 import numpy as np
 import pytest
 import torch.nn as nn
+from _plugins import plugin_entries
 from _toy_space import ToyCellSpace
 
 import spaces
-import spaces.registry as registry_module
 from spaces import SPACES, Architecture, SearchSpace, make_arch_id
 from spaces.capabilities import (
     DecomposableSpace,
@@ -47,18 +45,8 @@ def test_nb201_declares_every_capability_and_runs_every_check() -> None:
 @pytest.fixture
 def toy_plugin(monkeypatch):
     """Register the toy space through a faked ``archbench.spaces`` entry point, and remove it after."""
-    eps = [EntryPoint("zz_toy_cell", "_toy_space:ToyCellSpace", "archbench.spaces")]
-    real = registry_module.entry_points
-
-    def fake(group=None, **kwargs):
-        return eps if group == "archbench.spaces" else real(group=group, **kwargs)
-
-    monkeypatch.setattr(registry_module, "entry_points", fake)
-    monkeypatch.setattr(SPACES, "_plugins_loaded", False)
-    yield
-    SPACES._entries.pop("zz_toy_cell", None)
+    yield from plugin_entries(monkeypatch, SPACES, {"zz_toy_cell": "_toy_space:ToyCellSpace"})
     spaces._instances.pop("zz_toy_cell", None)
-    SPACES._plugins_loaded = False
 
 
 def test_entry_point_space_is_listed_and_passes_the_suite(toy_plugin) -> None:
