@@ -247,7 +247,10 @@ def _archs_for(args: argparse.Namespace) -> tuple[tuple[str, ...], tuple[str, ..
                 raise CLIError(f"{args.archs}:{number}: {exc}") from None
         return tuple(dict.fromkeys(parsed)), ()
     if args.all or args.all_unique:
-        cells = list(space.enumerate())
+        try:
+            cells = list(spaces.requires(space, spaces.EnumerableSpace, "--all / --all-unique").enumerate())
+        except spaces.MissingCapability as exc:
+            raise CLIError(str(exc)) from None
         strings = tuple(a.string for a in cells)
         if args.all:
             return strings, ()
@@ -447,6 +450,7 @@ def _query(args: argparse.Namespace) -> int:
         "task": args.task,
         "status": args.status,
     }
+    table.check_filters(**conditions)  # a name the table lacks is an error, not "(no records)"
     if args.arch is None and args.index is None and args.arch_id is None:
         if args.format == "text" and not any(conditions.values()):
             counts = table.records.groupby(["task", "metric", "status"]).size()

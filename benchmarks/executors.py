@@ -188,16 +188,23 @@ class _ResilientPool:
             workers_seen: dict[int, Any] = {}  # pid -> process: the pool forgets them once broken
             broken = False
 
-            def submit(position: int) -> None:
-                pending[pool.submit(self.fn, items[position])] = position  # noqa: B023
+            def submit(source: list[int]) -> bool:
+                """Move the next position of ``source`` into the pool; False (and put back) if it broke."""
+                position = source.pop()
+                try:
+                    pending[pool.submit(self.fn, items[position])] = position  # noqa: B023
+                except BrokenProcessPool:  # a worker died since the last result came in
+                    source.append(position)
+                    return False
                 workers_seen.update(getattr(pool, "_processes", None) or {})  # noqa: B023
+                return True
 
             try:
                 if alone:
-                    submit(suspects.pop())
+                    broken = not submit(suspects)
                 # At most 2 x workers in flight, so an interrupt loses little and memory stays flat.
-                while queue and not alone and len(pending) < 2 * workers:
-                    submit(queue.pop())
+                while queue and not alone and not broken and len(pending) < 2 * workers:
+                    broken = not submit(queue)
                 while pending and not broken:
                     finished, _ = wait(pending, return_when=FIRST_COMPLETED)
                     for future in finished:
@@ -207,7 +214,7 @@ class _ResilientPool:
                         position = pending.pop(future)
                         yield items[position], self._result(future, items[position])
                         if queue and not alone and not broken:
-                            submit(queue.pop())
+                            broken = not submit(queue)
                 if broken:
                     wait(pending, timeout=60)  # the broken pool fails what is left at once
                     yield from self._after_death(_exit_text(workers_seen), pending, items, suspects)

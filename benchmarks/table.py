@@ -317,9 +317,7 @@ class Table:
     def filter(self, frame: pd.DataFrame | None = None, **conditions: Any) -> pd.DataFrame:
         """Records where each column equals the value (or is in it, for lists/tuples/sets).
 
-        A name the table does not hold (a metric, task, device or space) or a status that does not
-        exist is an error listing the valid choices; valid filters that match nothing give an empty
-        frame.
+        Values the table does not hold match nothing (see :meth:`check_filters` for a strict check).
         """
         frame = self.records if frame is None else frame
         for column, value in conditions.items():
@@ -327,12 +325,18 @@ class Table:
                 raise KeyError(f"unknown column {column!r} (valid: {', '.join(frame.columns)})")
             if value is None:
                 continue
-            self._check_names(column, value)
             mask = (
                 frame[column].isin(value) if isinstance(value, list | tuple | set) else frame[column] == value
             )
             frame = frame[mask]
         return frame
+
+    def check_filters(self, **conditions: Any) -> None:
+        """Refuse filter values naming nothing the table holds (a metric, task, device or space) and
+        statuses that do not exist, with the valid choices; ``None`` values are skipped."""
+        for column, value in conditions.items():
+            if value is not None:
+                self._check_names(column, value)
 
     def _check_names(self, column: str, value: Any) -> None:
         if column == "status":

@@ -49,7 +49,7 @@ def test_several_fidelities_and_derived_sotl(tmp_path, capsys):
     [
         (["--proxies", "params", "--derive", "sotl"], "--derive reads training curves"),
         (["--train-epochs", "1", "--derive", "sotl3"], "unknown derivation 'sotl3'"),
-        (["--train-epochs", "0,1"], "recipe epochs must be a positive integer, got 0"),
+        (["--train-epochs", "0,1"], "recipe epochs must be an integer in [1, 1,000], got 0"),
     ],
 )
 def test_bad_training_flags_are_one_line_errors(flags, needle, tmp_path, capsys):
