@@ -128,15 +128,13 @@ class EncodableSpace(SearchSpace):
     vocab: ClassVar[tuple[str, ...]]
 
     def encode(self, arch: Architecture, kind: str) -> np.ndarray:
-        """The ``kind`` encoding of ``arch``: a 1-D float32 array (ValueError naming the valid kinds)."""
+        """The ``kind`` encoding of ``arch``: a fresh 1-D float32 array (ValueError naming the valid kinds)."""
         if kind not in self.encodings:
             raise ValueError(
                 f"unknown encoding {kind!r} for space {self.name!r} (valid: {', '.join(self.encodings)})"
             )
         self._check(arch)
-        out = np.asarray(self._encode(arch, kind), dtype=np.float32)
-        out.setflags(write=False)
-        return out
+        return np.array(self._encode(arch, kind), dtype=np.float32).reshape(-1)
 
     @abstractmethod
     def _encode(self, arch: Architecture, kind: str) -> np.ndarray:

@@ -74,8 +74,8 @@ FIXTURES = SpaceFixtures(
 )
 _ALL_3X3 = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|nor_conv_3x3~0|nor_conv_3x3~1|nor_conv_3x3~2|"
 FACTS = (
-    ParamFact(_ALL_3X3, "cifar10", (("C", 16), ("N", 5)), 1531546, "NB201 Table/API: 1.531546 M"),
-    ParamFact(_ALL_3X3, "cifar100", (("C", 16), ("N", 5)), 1537396, "NB201 Table/API: 1.537396 M"),
+    ParamFact(_ALL_3X3, "cifar10", (("C", 16), ("N", 5)), 1531546, "NB201 API cost info: 1.531546 M params"),
+    ParamFact(_ALL_3X3, "cifar100", (("C", 16), ("N", 5)), 1537396, "NB201 API cost info: 1.537396 M params"),
 )
 
 

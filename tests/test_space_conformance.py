@@ -200,3 +200,31 @@ def test_naslib_keys_live_with_nb201_and_other_spaces_are_refused_by_name(tmp_pa
         ValueError, match="reads NASLib architecture keys, which space 'zz_toy_cell' does not"
     ):
         import_zero_cost_json(path, tmp_path / "out", space_name="zz_toy_cell")
+
+
+def test_enumerate_space_script_counts_a_whole_space(capsys, toy_plugin) -> None:
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).parents[1] / "scripts" / "enumerate_space.py"
+    spec = importlib.util.spec_from_file_location("enumerate_space", path)
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    assert script.main(["nb201"]) == 0
+    assert capsys.readouterr().out.startswith("ok nb201: 15,625 architectures, 6466 classes")
+    assert script.main(["zz_toy_cell"]) == 0
+    assert script.main(["nb2001"]) == 2
+    assert "unknown space 'nb2001'; did you mean nb201?" in capsys.readouterr().err
+
+
+def test_spaces_above_the_limit_are_enumerated_only_by_the_script() -> None:
+    from dataclasses import replace
+
+    from spaces.conformance import check_enumerate
+
+    class WrongClassCount(ToyCellSpace):
+        card = replace(ToyCellSpace.card, num_unique=10)
+
+    check_enumerate(WrongClassCount(), limit=10)  # 27 > 10: only the head and the index range are checked
+    with pytest.raises(AssertionError, match="enumerate gave 9 classes, card says 10"):
+        check_enumerate(WrongClassCount(), limit=None)
