@@ -62,7 +62,7 @@ def register_proxies_evaluate(sub: argparse._SubParsersAction) -> None:
         "evaluate",
         help="rank correlations of proxies with a ground truth (Markdown + HTML + PNG)",
         description="Spearman, Kendall tau-b and top-1/5/10%% precision of every proxy against a target metric, "
-        "over unique non-degenerate arch_ids, with bootstrap 95%% intervals and the target's seed-to-seed ceiling.",
+        "over unique non-degenerate arch_ids, with bootstrap 95%% intervals and the noise ceiling of the seed-combined target.",
     )
     p.add_argument("--table", type=Path, required=True, help="table folder with the proxy values")
     p.add_argument("--target", required=True, help="ground-truth metric, e.g. val_acc")

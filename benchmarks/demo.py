@@ -3,7 +3,7 @@
 Samples NB201 cells with a fixed seed (distinct ``arch_id``s), scores the first proxies on a train
 batch, reduced-trains every cell with two seeds on a small network variant (ground truth: val
 accuracy), builds and releases the table, and prints per proxy the Spearman and Kendall tau-b
-against the ground truth with bootstrap 95% intervals, beside the ground truth's seed-to-seed ceiling.
+against the ground truth with bootstrap 95% intervals, beside the truth's noise ceiling.
 """
 
 from __future__ import annotations

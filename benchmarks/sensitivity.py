@@ -18,7 +18,7 @@ import pandas as pd
 
 from benchmarks.markup import md_text
 from benchmarks.metrics import bootstrap, kendall
-from benchmarks.report import correlation_report
+from benchmarks.report import CEILING, correlation_report
 from benchmarks.table import Table
 from proxies.protocol import Protocol
 
@@ -142,7 +142,7 @@ def sensitivity_report(
 def to_markdown(frames: dict[str, pd.DataFrame]) -> str:
     """The three frames as Markdown tables (Kendall tau-b throughout, 95% intervals in brackets)."""
     corr = frames["correlation"]
-    corr = corr[corr["proxy"] != "(seed-to-seed ceiling)"]
+    corr = corr[corr["proxy"] != CEILING]
     lines = [
         "## Kendall tau-b with the ground truth, per protocol",
         "",

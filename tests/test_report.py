@@ -1,4 +1,4 @@
-"""Correlation reports: unique arch_ids, degenerate cells counted apart, the seed-to-seed ceiling, Markdown."""
+"""Correlation reports: unique arch_ids, degenerate cells counted apart, the noise ceiling, Markdown."""
 
 from __future__ import annotations
 
@@ -11,7 +11,15 @@ from _bench_helpers import ALL_NONE, ARCHS, DEAD_CONV, PROXIES, REP, SPACE, TRAI
 
 from benchmarks.journal import Journal
 from benchmarks.metrics import kendall, spearman
-from benchmarks.report import CEILING, correlation_report, ground_truth, to_markdown, variant_labels
+from benchmarks.report import (
+    CEILING,
+    ceiling_from_halves,
+    correlation_report,
+    ground_truth,
+    noise_ceiling,
+    to_markdown,
+    variant_labels,
+)
 from benchmarks.schema import arch_row, make_record
 from benchmarks.store import export
 from benchmarks.table import Table, open_table
@@ -64,7 +72,7 @@ def test_correlations_match_an_independent_computation(table, report):
     seeds = acc.pivot_table(index="arch_id", columns="seed", values="value")
     ceiling = report.set_index("proxy").loc[CEILING]
     assert ceiling["spearman"] == pytest.approx(
-        spearman(seeds[0].to_numpy(), seeds[1].to_numpy()), nan_ok=True
+        ceiling_from_halves(spearman(seeds[0].to_numpy(), seeds[1].to_numpy()), "spearman"), nan_ok=True
     )
 
 
@@ -310,3 +318,35 @@ def test_the_truth_must_come_from_one_recipe(multi_fidelity, tmp_path):
 
     with pytest.raises(ValueError, match="at its largest fidelity comes from 2 recipes"):
         ground_truth(TwoRecipes(), "val_acc", "mnist5k")
+
+
+# ---- the noise ceiling describes the truth actually used ---------------------------------------------------------
+@pytest.mark.parametrize("seeds", [2, 3, 4])
+@pytest.mark.parametrize("noise", [0.5, 1.0])
+def test_the_ceiling_is_what_a_perfect_proxy_reaches_with_the_seed_mean(seeds, noise):
+    """Simulated truth: a noise-free score z per architecture, each seed z + N(0, noise^2). The
+    ceiling, estimated from the seeds alone, must match how well z itself ranks the seed mean (the
+    best any proxy can do), which the simulation knows; the old seed-vs-seed figure sits below it."""
+    rng = np.random.default_rng(seeds)
+    z = rng.normal(size=4000)
+    runs = pd.DataFrame({s: z + rng.normal(scale=noise, size=z.size) for s in range(seeds)})
+    truth = runs.mean(axis=1).to_numpy()
+    row = noise_ceiling(runs, "mean", n_boot=50)
+    assert row["spearman"] == pytest.approx(spearman(z, truth), abs=0.015)
+    assert row["kendall"] == pytest.approx(kendall(z, truth), abs=0.015)
+    assert row["spearman_low"] <= row["spearman"] <= row["spearman_high"]
+    assert row["spearman"] > spearman(runs[0].to_numpy(), runs[1].to_numpy())
+
+
+def test_ceiling_from_halves_known_values():
+    # Perfect halves give a perfect truth; halves at 0 leave nothing to find; negative clips to 0.
+    assert ceiling_from_halves(1.0, "kendall") == pytest.approx(1.0)
+    assert ceiling_from_halves(0.0, "spearman") == pytest.approx(0.0)
+    assert ceiling_from_halves(-0.3, "kendall") == pytest.approx(0.0)
+    # Pearson halves at r = 0.6: reliability 2r/(1+r) = 0.75, ceiling sqrt(0.75) = 0.866 (Pearson),
+    # i.e. Kendall (2/pi) asin(0.866) = 2/3 from halves at Kendall (2/pi) asin(0.6).
+    assert ceiling_from_halves(2 / np.pi * np.arcsin(0.6), "kendall") == pytest.approx(2 / 3)
+
+
+def test_one_complete_seed_gives_no_ceiling():
+    assert noise_ceiling(pd.DataFrame({0: [1.0, 2.0, 3.0], 1: [1.0, np.nan, 2.0]}), "mean", 10) is None
