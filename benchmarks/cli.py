@@ -158,6 +158,13 @@ def register_build(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--resolution", type=int, default=None, help="input resolution (default: the task's)")
     p.add_argument("--init", default="default", help="weight init scheme (default: the space's own)")
     p.add_argument("--bn-mode", default="train", choices=("train", "eval"), help="BatchNorm mode for proxies")
+    p.add_argument(
+        "--input",
+        default="data",
+        choices=("data", "gaussian", "random"),
+        help="proxy batches: a real train batch (data), N(0,1) inputs with real labels (gaussian), or N(0,1) "
+        "inputs with uniform random labels, needing no data files (random; NASLib's random mode)",
+    )
     p.add_argument("--build-options", type=key_values, default={}, help="network options, e.g. C=8,N=1")
     p.add_argument(
         "--vary",
@@ -296,6 +303,7 @@ def _build(args: argparse.Namespace) -> int:
             resolution=args.resolution,
             init=args.init,
             bn_mode=args.bn_mode,
+            input=args.input,
             build=options,
         )
         if args.proxies

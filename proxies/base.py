@@ -185,15 +185,22 @@ class ProxyContext:
         return self.input.shape(self.protocol.batch_size if batch_size is None else batch_size)
 
     def batch(self) -> tuple[torch.Tensor, torch.Tensor]:
-        """The protocol's batch from the train split, chosen by the seed (or the input's noise)."""
+        """The protocol's batch: from the train split, chosen by the seed; or the input's noise (with
+        the real labels for ``gaussian``, uniform random labels and no data at all for ``random``)."""
         if "batch" not in self._cache:
             import torch
 
             from proxies import datasets
 
-            x, y = datasets.batch(
-                self.task.dataset, self.protocol.batch_size, self.seed, self.input, self.dtype
-            )
+            if self.protocol.input == "random":  # no files: the shape and the number of classes
+                n = self.protocol.batch_size
+                generator = torch.Generator().manual_seed(self.seed)
+                x = self.input.noise(n, generator, self.dtype)
+                y = torch.randint(self.task.num_classes, (n,), generator=generator)
+            else:
+                x, y = datasets.batch(
+                    self.task.dataset, self.protocol.batch_size, self.seed, self.input, self.dtype
+                )
             if self.protocol.input == "gaussian":
                 x = self.input.noise(len(x), torch.Generator().manual_seed(self.seed), self.dtype)
             self._cache["batch"] = (x.to(self.device), y.to(self.device))

@@ -14,7 +14,10 @@ from spaces.specs import MAX_BATCH_SIZE, MAX_RESOLUTION, HashedSpec, check_int, 
 
 DTYPES = ("float32", "float64", "bfloat16")
 BN_MODES = ("train", "eval")
-INPUTS = ("data", "gaussian")
+INPUTS = ("data", "gaussian", "random")
+"""What a proxy batch holds: ``data``, a real train batch; ``gaussian``, N(0,1) inputs with the real
+batch's labels (the task's files are read for the labels); ``random``, N(0,1) inputs with labels drawn
+uniformly from the task's classes, NASLib's "random" data mode, which needs no files at all."""
 
 
 @dataclass(frozen=True)
@@ -28,7 +31,8 @@ class Protocol(HashedSpec):
         dtype: parameter and input dtype.
         init: weight-init scheme (see ``proxies.init.INITS``).
         bn_mode: BatchNorm in ``train`` (batch statistics) or ``eval`` (running statistics) mode.
-        input: ``data`` (a real batch) or ``gaussian`` (N(0,1) noise of the same shape).
+        input: ``data`` (a real batch), ``gaussian`` (N(0,1) noise of the same shape, real labels) or
+            ``random`` (N(0,1) noise and uniform random labels: needs only the task's shape and classes).
         loss: the loss used by gradient proxies.
         build: network build options passed to the space (e.g. ``{"C": 16, "N": 5}``).
         params: per-proxy hyper-parameters, ``{proxy: {name: value}}``.
