@@ -2,6 +2,8 @@
 
 * ``mnist5k`` (embedded default): 5,000 real MNIST digits shipped in the package
   (``proxies/_data/mnist5k.npz``, provenance in ``LICENSE-mnist5k.md``), split 3,000/1,000/1,000.
+* ``fmnist14k`` (embedded): 14,000 real Fashion-MNIST images (MIT, Zalando), a stratified
+  10,000/2,000/2,000 subset (``proxies/_data/fmnist14k.npz``, provenance in ``LICENSE-fmnist14k.md``).
 * ``cifar10``, ``cifar100``, ``imagenet16-120``: loaded through Hugging Face ``datasets`` from a local
   path (``save_to_disk`` folders or Parquet files with the hub's schema: an image column and a label
   column). The val split is a fixed seed-0 10% of the train split; test is the set's test split.
@@ -65,22 +67,36 @@ def _stats(images: torch.Tensor) -> tuple[tuple[float, ...], tuple[float, ...]]:
     return tuple(x.mean(axis=(0, 2, 3)).tolist()), tuple(x.std(axis=(0, 2, 3), ddof=1).tolist())
 
 
+EMBEDDED = ("mnist5k", "fmnist14k")
+"""Data sets shipped in the package as ``proxies/_data/NAME.npz`` (uint8 images, labels, split codes)."""
+
+
 @lru_cache(maxsize=4)
-def _mnist5k_arrays() -> dict[str, np.ndarray]:
-    ref = resources.files("proxies") / "_data" / "mnist5k.npz"
+def _embedded_arrays(name: str) -> dict[str, np.ndarray]:
+    ref = resources.files("proxies") / "_data" / f"{name}.npz"
     with ref.open("rb") as f, np.load(f, allow_pickle=False) as npz:
         return {k: npz[k] for k in ("images", "labels", "split")}
 
 
-def load_mnist5k(split: str) -> ImageData:
-    """The embedded 5,000-digit MNIST sample; normalisation stats come from its train split."""
+def load_embedded(name: str, split: str) -> ImageData:
+    """One split of an embedded data set; normalisation stats come from its train split."""
     _check_split(split)
-    arrays = _mnist5k_arrays()
+    arrays = _embedded_arrays(name)
     images = torch.from_numpy(arrays["images"]).unsqueeze(1)
     labels = torch.from_numpy(arrays["labels"].astype(np.int64))
     which = torch.from_numpy(arrays["split"] == SPLITS.index(split))
     mean, std = _stats(images[torch.from_numpy(arrays["split"] == 0)])
     return ImageData(images[which].contiguous(), labels[which].contiguous(), mean, std)
+
+
+def load_mnist5k(split: str) -> ImageData:
+    """The embedded 5,000-digit MNIST sample (3,000 / 1,000 / 1,000)."""
+    return load_embedded("mnist5k", split)
+
+
+def load_fmnist14k(split: str) -> ImageData:
+    """The embedded 14,000-image Fashion-MNIST subset (10,000 / 2,000 / 2,000, stratified)."""
+    return load_embedded("fmnist14k", split)
 
 
 def _check_split(split: str) -> None:
@@ -157,6 +173,7 @@ def _hf_loader(name: str) -> Callable[[str], ImageData]:
 
 
 DATASETS.register("mnist5k", load_mnist5k)
+DATASETS.register("fmnist14k", load_fmnist14k)
 for _name in HF_SOURCES:
     DATASETS.register(_name, _hf_loader(_name))
 

@@ -13,6 +13,8 @@ for _task in (
     Task("imagenet16-120", num_classes=120, resolution=16, in_channels=3, dataset="imagenet16-120"),
     # The embedded default: 5,000 real MNIST digits shipped with the package (see proxies/datasets.py).
     Task("mnist5k", num_classes=10, resolution=28, in_channels=1, dataset="mnist5k"),
+    # Embedded too: 14,000 real Fashion-MNIST images (10,000 / 2,000 / 2,000), harder than MNIST.
+    Task("fmnist14k", num_classes=10, resolution=28, in_channels=1, dataset="fmnist14k"),
 ):
     TASKS.register(_task.name, _task)
 

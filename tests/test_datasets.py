@@ -70,7 +70,7 @@ def test_mnist5k_is_loaded_from_package_data_without_network(monkeypatch):
         raise AssertionError("mnist5k must load offline")
 
     monkeypatch.setattr(socket, "socket", no_network)
-    D._mnist5k_arrays.cache_clear()
+    D._embedded_arrays.cache_clear()
     assert len(D.load_mnist5k("val")) == 1000
 
 
