@@ -95,21 +95,21 @@ def _profile(args: argparse.Namespace) -> int:
         build=tuple(args.build_options.items()),
     )
     selection = select_architectures(args.space, archs_file=args.archs, sample=args.sample, seed=args.seed)
-    executor = executor_for(args, workers=1, threads=threads)
-    try:
-        result = profile_table(
-            args.space,
-            selection.archs,
-            protocol,
-            args.out,
-            executor,
-            progress=not args.quiet,
-            retry_failed=args.retry_failed,
-        )
-    finally:
-        close = getattr(executor, "close", None)
-        if close is not None:
-            close()
+
+    def make() -> object:
+        return executor_for(args, workers=1, threads=threads)
+
+    # A local pool is made at once (its worker and thread checks come first, as they always have);
+    # a Ray cluster starts only once every setting is checked.
+    result = profile_table(
+        args.space,
+        selection.archs,
+        protocol,
+        args.out,
+        make() if args.executor == "local" else make,
+        progress=not args.quiet,
+        retry_failed=args.retry_failed,
+    )
     print(
         f"{result.ran} units run, {result.skipped} already done, {result.seconds:.1f} s; "
         f"table: {args.out / 'table'} (protocol {protocol.hash[:12]})"

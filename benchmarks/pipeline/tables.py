@@ -7,10 +7,10 @@ one recipe per training budget, derived curve metrics and the export, under the 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
 
 from benchmarks.pipeline.executors import Executor
 from benchmarks.pipeline.profile_units import ProfileSpec
@@ -133,14 +133,24 @@ def build_table(
         say(f"{len(labels)} protocols: " + ", ".join(labels))
     for one in specs:  # every setting is checked before anything is written
         preflight(one)
-    out = Path(out)
-    made = executor is None or not hasattr(executor, "map_unordered")
-    executor = (executor or LocalExecutor)() if made else executor
+    with _executor(executor, LocalExecutor) as made:
+        return _build(spec, specs, Path(out), made, derive, retry_failed, progress, say)
+
+
+@contextmanager
+def _executor(
+    given: Executor | Callable[[], Executor] | None, default: Callable[[], Executor]
+) -> Iterator[Executor]:
+    """``given`` itself, or the executor its factory (or ``default``) makes, closed after the block."""
+    if given is not None and hasattr(given, "map_unordered"):
+        yield given
+        return
+    executor = (given or default)()
     try:
-        return _build(spec, specs, out, executor, derive, retry_failed, progress, say)
+        yield executor
     finally:
         close = getattr(executor, "close", None)
-        if made and close is not None:
+        if close is not None:
             close()
 
 
@@ -191,27 +201,32 @@ def profile_table(
     archs: Sequence[str],
     protocol: MeasurementProtocol,
     out_dir: str | Path,
-    executor: Executor | Any | None = None,
+    executor: Executor | Callable[[], Executor] | None = None,
     progress: bool = True,
     retry_failed: bool = False,
 ) -> RunResult:
     """Profile every unit not yet journaled in ``out_dir/journal.sqlite`` and release ``out_dir/table``.
 
     The manifest lists the measurement protocol under ``protocols`` and adds ``hw_devices``: the
-    device descriptor of every run that wrote to the journal. The default executor runs one unit at
-    a time (parallel runs disturb timings), with the protocol's thread count.
+    device descriptor of every run that wrote to the journal. ``executor`` is an executor or a
+    factory of one, as for :func:`build_table`; the default runs one unit at a time (parallel runs
+    disturb timings) with the protocol's thread count. On Ray, units run as many at once as the
+    cluster fits, each asking for ``threads`` CPUs: give each unit a node's worth of CPUs (or a
+    cluster of one unit's size) where timings must not disturb each other.
     """
     from benchmarks.pipeline.executors import LocalExecutor
     from benchmarks.storage.locks import locked
 
     spec = ProfileSpec(space, tuple(archs), protocol)
-    executor = executor or LocalExecutor(1, protocol.threads)
-    preflight(spec, executor)
+    preflight(spec)  # every setting, before an executor (a Ray cluster) starts
     journal_path = Path(out_dir) / "journal.sqlite"
     Path(out_dir).mkdir(parents=True, exist_ok=True)
-    with locked(journal_path.with_name("journal.sqlite.lock"), str(journal_path)):
+    with (
+        _executor(executor, lambda: LocalExecutor(1, protocol.threads)) as made,
+        locked(journal_path.with_name("journal.sqlite.lock"), str(journal_path)),
+    ):
         if retry_failed:
             forget_failed(journal_path)
-        result = run_spec(spec, journal_path, executor, progress=progress, label="profile")
+        result = run_spec(spec, journal_path, made, progress=progress, label="profile")
         export_journal(journal_path, Path(out_dir) / "table")
     return result
