@@ -278,7 +278,7 @@ def dataset_card(manifest: dict[str, Any], citation: str | None = None, cid: str
         "## How to load",
         "",
         "```python",
-        "from benchmarks.storage.table import open_table   # pip install archbench; verifies every SHA-256",
+        "from benchmarks.table import open_table   # pip install archbench; verifies every SHA-256",
         f'table = open_table("{name}-{version}"' + (f', expect="{cid}")' if cid else ")"),
         "table.wide(task=...)                       # one row per arch_id, one column per metric",
         "table.value(index=0, metric=...)           # one number",
