@@ -86,3 +86,54 @@ def test_imports_inside_benchmarks_flow_one_way(part: str) -> None:
             if target not in LAYERS or LAYERS[target] > LAYERS[part]:
                 wrong.append(f"{path.relative_to(ROOT)} imports {name}")
     assert not wrong, "\n".join(wrong)
+
+
+def _runtime_imports(path: Path, package: str, modules: set[str]) -> set[str]:
+    """Modules of ``package`` that ``path`` imports at run time (anywhere but ``if TYPE_CHECKING:``).
+
+    ``from pkg import module`` counts as an import of ``pkg.module`` (a package's ``__init__`` runs
+    before any of its modules anyway, so it is not an edge of its own).
+    """
+    tree = ast.parse(path.read_text())
+    skipped = {
+        id(n)
+        for block in ast.walk(tree)
+        if isinstance(block, ast.If) and "TYPE_CHECKING" in ast.unparse(block.test)
+        for stmt in block.body
+        for n in ast.walk(stmt)
+    }
+    found = set()
+    for node in ast.walk(tree):
+        if id(node) in skipped:
+            continue
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == package:
+            submodules = {f"{node.module}.{a.name}" for a in node.names} & modules
+            found.update(submodules or {node.module})
+        elif isinstance(node, ast.Import):
+            found.update(a.name for a in node.names if a.name.split(".")[0] == package)
+    return found
+
+
+@pytest.mark.parametrize("package", ["benchmarks", "proxies"])
+def test_no_import_cycles(package: str) -> None:
+    """No module reaches itself through run-time imports (lazy ones included) inside ``package``."""
+    files = {
+        ".".join(p.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__"): p
+        for p in (ROOT / package).rglob("*.py")
+    }
+    graph = {m: _runtime_imports(p, package, set(files)) & set(files) - {m} for m, p in files.items()}
+    state: dict[str, int] = {}
+
+    def visit(module: str, trail: list[str]) -> None:
+        state[module] = 1
+        for nxt in sorted(graph[module]):
+            if state.get(nxt) == 1:
+                cycle = [*trail[trail.index(nxt) :], nxt] if nxt in trail else [module, nxt]
+                pytest.fail("import cycle: " + " -> ".join(cycle))
+            if nxt not in state:
+                visit(nxt, [*trail, nxt])
+        state[module] = 2
+
+    for module in sorted(graph):
+        if module not in state:
+            visit(module, [module])

@@ -19,6 +19,7 @@ import pyarrow as pa
 from benchmarks.storage.schema import ARCH_SCHEMA, RECORD_SCHEMA, SCHEMA_VERSION
 from benchmarks.storage.store import (
     FORMAT,
+    LayoutReader,
     TableError,
     atomic_folder,
     records_frame,
@@ -26,12 +27,11 @@ from benchmarks.storage.store import (
     verify_files,
     write_manifest,
 )
+from benchmarks.storage.table import Table
 
 if TYPE_CHECKING:
     import datasets
     import pandas as pd
-
-    from benchmarks.storage.table import Table
 
 SPLITS = {"records": RECORD_SCHEMA, "architectures": ARCH_SCHEMA}
 _TABLE_KEYS = ("space", "protocols", "recipes", "metrics", "devices", "environment", "provenance")
@@ -69,8 +69,12 @@ def from_hf_dataset(
     dataset: datasets.DatasetDict, manifest: dict[str, Any] | None = None, path: str | Path = "<hf>"
 ) -> Table:
     """A :class:`~benchmarks.storage.table.Table` over a ``DatasetDict`` made by :func:`to_hf_dataset`."""
-    from benchmarks.storage.table import Table
+    records, archs = _frames(_checked_arrow(dataset, path))
+    return Table.from_frames(path, manifest or {"metrics": {}}, records, archs)
 
+
+def _checked_arrow(dataset: datasets.DatasetDict, path: str | Path) -> dict[str, pa.Table]:
+    """The dataset's splits as Arrow tables in the archbench schemas (TableError if they do not fit)."""
     missing = sorted(set(SPLITS) - set(dataset))
     if missing:
         raise TableError(f"{path}: dataset has no split(s) {missing} (found {sorted(dataset)})")
@@ -85,8 +89,7 @@ def from_hf_dataset(
             arrow[split] = found.cast(schema)
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
             raise TableError(f"{path}: split {split!r} does not fit the archbench schema ({exc})") from None
-    records, archs = _frames(arrow)
-    return Table.from_frames(path, manifest or {"metrics": {}}, records, archs)
+    return arrow
 
 
 def _frames(arrow: dict[str, pa.Table]) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -124,7 +127,7 @@ def save_hf(table: Table, out: str | Path) -> Path:
     return out
 
 
-def _load(path: Path, manifest: dict[str, Any]) -> Table:
+def _load(path: Path, manifest: dict[str, Any]) -> dict[str, pa.Table]:
     import datasets
 
     verify_files(path, manifest)
@@ -132,24 +135,27 @@ def _load(path: Path, manifest: dict[str, Any]) -> Table:
         dataset = datasets.load_from_disk(str(path))
     except (OSError, ValueError, json.JSONDecodeError) as exc:
         raise TableError(f"{path}: not a readable Hugging Face dataset folder ({exc})") from None
-    table = from_hf_dataset(dataset, manifest, path)
-    for split, frame in (("records", table.records), ("architectures", table.archs)):
+    arrow = _checked_arrow(dataset, path)
+    for split, table in arrow.items():
         expected = manifest.get("rows", {}).get(split)
-        if expected != len(frame):
-            raise TableError(f"{path}: split {split!r} has {len(frame)} rows, manifest says {expected}")
-    return table
+        if expected != table.num_rows:
+            raise TableError(f"{path}: split {split!r} has {table.num_rows} rows, manifest says {expected}")
+    return arrow
 
 
 def read_hf_arrow(path: Path, manifest: dict[str, Any]) -> dict[str, pa.Table]:
     """The verified Arrow tables of an HF export folder, under the logical names of ``read_verified``."""
-    arrow = arrow_tables(_load(path, manifest))
+    arrow = _load(path, manifest)
     return {"records.parquet": arrow["records"], "architectures.parquet": arrow["architectures"]}
 
 
 def read_hf_frames(path: Path, manifest: dict[str, Any]) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Records and architectures frames of a verified HF export folder (hashes and row counts checked)."""
-    table = _load(path, manifest)
-    return table.records, table.archs
+    return _frames(_load(path, manifest))
+
+
+HF_LAYOUT = LayoutReader(read_hf_arrow, read_hf_frames)
+"""How :mod:`benchmarks.storage.store` reads the ``hf`` layout (registered there by name)."""
 
 
 def export_csv(table: Table, out: str | Path) -> Path:

@@ -45,6 +45,7 @@ from benchmarks.storage.journal import Journal
 from benchmarks.storage.locks import locked
 from benchmarks.storage.schema import ARCH_SCHEMA, RECORD_SCHEMA, SCHEMA_VERSION, archbench_version, utc_now
 from spaces.jsonio import JSONInputError, load_bounded
+from spaces.registry import Registry
 from spaces.specs import sha256_of
 
 if TYPE_CHECKING:
@@ -64,6 +65,19 @@ _DICTIONARY_PAGE_LIMIT = 1 << 26
 
 class TableError(ValueError):
     """A table folder is missing, corrupt, or fails its manifest check."""
+
+
+@dataclass(frozen=True)
+class LayoutReader:
+    """How to read a layout this module does not write itself: its verified Arrow tables and frames."""
+
+    arrow: Callable[[Path, dict[str, Any]], dict[str, pa.Table]]
+    frames: Callable[[Path, dict[str, Any]], tuple[pd.DataFrame, pd.DataFrame]]
+
+
+LAYOUT_READERS: Registry[LayoutReader] = Registry("table layout reader")
+"""Readers of further layouts by name, imported on first use (so this module imports none of them)."""
+LAYOUT_READERS.register("hf", "benchmarks.storage.hf:HF_LAYOUT")
 
 
 @dataclass(frozen=True)
@@ -492,10 +506,8 @@ def read_verified(path: str | Path) -> tuple[dict[str, Any], dict[str, pa.Table]
     """
     path = Path(path)
     manifest = read_manifest(path)
-    if manifest.get("layout") == "hf":
-        from benchmarks.storage.hf import read_hf_arrow
-
-        return manifest, read_hf_arrow(path, manifest)
+    if manifest.get("layout") in LAYOUT_READERS:
+        return manifest, LAYOUT_READERS.get(manifest["layout"]).arrow(path, manifest)
     opened = _verified_parquet(path, manifest)
     return manifest, {
         "records.parquet": _read_all(opened["records"], RECORD_SCHEMA),
@@ -557,10 +569,8 @@ def read_frames(
     manifest = read_manifest(path)
     if expect is not None:
         check_content_id(path, manifest, expect)
-    if manifest.get("layout") == "hf":
-        from benchmarks.storage.hf import read_hf_frames
-
-        return manifest, *read_hf_frames(path, manifest)
+    if manifest.get("layout") in LAYOUT_READERS:
+        return manifest, *LAYOUT_READERS.get(manifest["layout"]).frames(path, manifest)
     opened = _verified_parquet(path, manifest)
     records = records_frame(lambda name: _read_column(opened["records"], name, RECORD_SCHEMA))
     archs = _read_all(opened["architectures"], ARCH_SCHEMA).to_pandas()
