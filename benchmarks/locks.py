@@ -1,7 +1,7 @@
-"""Moved to :mod:`benchmarks.storage.locks`; this old path stays an alias of it (same module object)."""
+"""Moved to :mod:`spaces.locks` (beside :mod:`spaces.atomic`); this old path stays an alias of it."""
 
 import sys
 
-from benchmarks.storage import locks as _moved
+from spaces import locks as _moved
 
 sys.modules[__name__] = _moved

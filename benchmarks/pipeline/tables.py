@@ -164,7 +164,7 @@ def _build(
     progress: bool,
     say: Callable[[str], None],
 ) -> TableBuild:
-    from benchmarks.storage.locks import locked
+    from spaces.locks import locked
 
     journal_path = out / "journal.sqlite"
     preflight(spec, executor)  # the device, where the executor runs the units
@@ -215,7 +215,7 @@ def profile_table(
     cluster of one unit's size) where timings must not disturb each other.
     """
     from benchmarks.pipeline.executors import LocalExecutor
-    from benchmarks.storage.locks import locked
+    from spaces.locks import locked
 
     spec = ProfileSpec(space, tuple(archs), protocol)
     preflight(spec)  # every setting, before an executor (a Ray cluster) starts

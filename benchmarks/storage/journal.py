@@ -19,8 +19,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from benchmarks.storage.locks import FileLock, LockedError
 from benchmarks.storage.schema import ARCH_COLUMNS, RECORD_COLUMNS
+from spaces.locks import FileLock, LockedError
 
 
 def _cols(columns: Sequence[str]) -> str:

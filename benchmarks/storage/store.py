@@ -20,17 +20,13 @@ pandas categoricals, column by column, which keeps a 780k-record NB201-sized tab
 
 from __future__ import annotations
 
-import glob
 import hashlib
 import json
-import os
 import platform
 import re
-import shutil
 import subprocess
-import tempfile
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, distributions, version
 from pathlib import Path, PurePosixPath
@@ -42,8 +38,9 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from benchmarks.storage.journal import Journal
-from benchmarks.storage.locks import locked
 from benchmarks.storage.schema import ARCH_SCHEMA, RECORD_SCHEMA, SCHEMA_VERSION, archbench_version, utc_now
+from spaces.atomic import atomic_folder as _atomic_folder
+from spaces.atomic import remove_leftovers as remove_leftovers  # re-exported: its old home
 from spaces.jsonio import JSONInputError, load_bounded
 from spaces.registry import Registry
 from spaces.specs import sha256_of
@@ -210,52 +207,9 @@ def write_parquet(table: pa.Table, path: Path) -> dict[str, Any]:
     return {"sha256": sha256_file(path), "rows": table.num_rows, "bytes": path.stat().st_size}
 
 
-@contextmanager
-def atomic_folder(out_dir: Path, overwrite: bool = False) -> Iterator[Path]:
-    """A temporary sibling of ``out_dir`` that replaces it when the block succeeds, and vanishes if not.
-
-    The writer holds an exclusive lock on ``out_dir`` (file ``.NAME.lock`` beside it) for the whole
-    write, so two writers of one folder never race: the second stops with one line. Under the lock,
-    hidden temporary siblings left by a writer that was killed mid-write are removed first. A
-    replaced folder is renamed aside before the new one moves in and deleted after, so the old
-    table exists until the new one is complete.
-    """
-    out_dir = Path(out_dir)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    with locked(out_dir.parent / f".{out_dir.name}.lock", str(out_dir)):
-        remove_leftovers(out_dir)
-        if out_dir.exists() and not overwrite:
-            raise TableError(f"{out_dir} already exists (pass overwrite=True / --overwrite to replace it)")
-        tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
-        try:
-            tmp.chmod(0o755)  # mkdtemp makes it private; a table is meant to be shared
-            yield tmp
-            if out_dir.exists():
-                if not overwrite:
-                    raise TableError(f"{out_dir} appeared while it was being written; nothing was replaced")
-                old = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.old-", dir=out_dir.parent))
-                os.replace(out_dir, old / "replaced")
-                os.replace(tmp, out_dir)
-                shutil.rmtree(old, ignore_errors=True)
-            else:
-                os.replace(tmp, out_dir)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
-
-
-def remove_leftovers(out_dir: Path) -> list[Path]:
-    """Delete the hidden temporary folders (``.NAME.*``) an interrupted write of ``out_dir`` left.
-
-    Call it only while holding ``out_dir``'s lock (as :func:`atomic_folder` does): then no other
-    writer can own them.
-    """
-    removed = []
-    for leftover in out_dir.parent.glob(f".{glob.escape(out_dir.name)}.*"):
-        if leftover.is_dir() and not leftover.is_symlink():
-            shutil.rmtree(leftover, ignore_errors=True)
-            removed.append(leftover)
-    return removed
+def atomic_folder(out_dir: Path, overwrite: bool = False) -> AbstractContextManager[Path]:
+    """:func:`spaces.atomic.atomic_folder` (lock, leftover clean-up, rename-aside) raising :class:`TableError`."""
+    return _atomic_folder(out_dir, overwrite, exists_error=TableError)
 
 
 def write_manifest(folder: Path, manifest: dict[str, Any]) -> None:
