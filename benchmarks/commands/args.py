@@ -51,6 +51,47 @@ def key_values(text: str) -> dict[str, int]:
     return out
 
 
+def add_selection_arguments(p: argparse.ArgumentParser, all_unique: bool = True) -> None:
+    """Add the ways to choose architectures (``--sample N``, ``--archs FILE``, ``--all``, and with
+    ``all_unique`` ``--all-unique``) and ``--seed``; :func:`selection` reads them."""
+    from pathlib import Path
+
+    which = p.add_mutually_exclusive_group(required=True)
+    which.add_argument(
+        "--sample", type=int, metavar="N", help="N architectures with distinct arch_ids, seeded"
+    )
+    which.add_argument(
+        "--archs", type=Path, metavar="FILE", help="file with one architecture string per line"
+    )
+    if all_unique:
+        which.add_argument(
+            "--all-unique",
+            action="store_true",
+            help="every equivalence class once, on its representative (cost metrics for representatives only)",
+        )
+    which.add_argument(
+        "--all",
+        action="store_true",
+        help="every cell of the space"
+        + (": functional metrics once per class, cost metrics per cell" if all_unique else ""),
+    )
+    p.add_argument("--seed", type=int, default=0, help="sampling seed (default: 0)")
+
+
+def selection(args: argparse.Namespace) -> Any:
+    """The :class:`~benchmarks.pipeline.select.Selection` the arguments of :func:`add_selection_arguments` name."""
+    from benchmarks.pipeline.select import select_architectures
+
+    return select_architectures(
+        args.space,
+        archs_file=args.archs,
+        sample=args.sample,
+        seed=args.seed,
+        all_cells=args.all,
+        all_unique=getattr(args, "all_unique", False),
+    )
+
+
 def add_executor_arguments(p: argparse.ArgumentParser, workers_help: str, threads_help: str) -> None:
     """Add ``--executor``, ``--workers``, ``--threads``, ``--address`` and ``--num-gpus-per-unit``."""
     p.add_argument(

@@ -8,11 +8,13 @@ from pathlib import Path
 from benchmarks.commands.args import (
     CLIError,
     add_executor_arguments,
+    add_selection_arguments,
     executor_for,
     field_values,
     int_list,
     key_values,
     name_list,
+    selection,
 )
 
 
@@ -21,24 +23,7 @@ def register_build(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("build", help="build a benchmark table (resumable)", description=_build_doc)
     p.add_argument("--space", default="nb201", help="search space (default: nb201)")
     p.add_argument("--task", default="mnist5k", help="task (default: mnist5k, the embedded data)")
-    which = p.add_mutually_exclusive_group(required=True)
-    which.add_argument(
-        "--sample", type=int, metavar="N", help="N architectures with distinct arch_ids, seeded"
-    )
-    which.add_argument(
-        "--archs", type=Path, metavar="FILE", help="file with one architecture string per line"
-    )
-    which.add_argument(
-        "--all-unique",
-        action="store_true",
-        help="every equivalence class once, on its representative (cost metrics for representatives only)",
-    )
-    which.add_argument(
-        "--all",
-        action="store_true",
-        help="every cell of the space: functional metrics once per class, cost metrics per cell",
-    )
-    p.add_argument("--seed", type=int, default=0, help="sampling seed (default: 0)")
+    add_selection_arguments(p)
     p.add_argument("--proxies", type=name_list, default=(), help="comma-separated proxies, e.g. synflow,snip")
     p.add_argument("--proxy-seeds", type=int_list, default=(0,), help="seeds of the proxy runs (default: 0)")
     p.add_argument("--batch-size", type=int, default=64, help="proxy batch size (default: 64)")
@@ -93,7 +78,6 @@ _build_doc = (
 
 
 def _build(args: argparse.Namespace) -> int:
-    from benchmarks.pipeline.select import select_architectures
     from benchmarks.pipeline.specs import BuildSpec
     from benchmarks.pipeline.tables import build_table
     from proxies.protocol import Protocol
@@ -107,14 +91,7 @@ def _build(args: argparse.Namespace) -> int:
         raise CLIError("--vary changes the proxy protocol: give --proxies too")
     fidelities = sorted(set(args.train_epochs))
     options = tuple(args.build_options.items())
-    selection = select_architectures(
-        args.space,
-        archs_file=args.archs,
-        sample=args.sample,
-        seed=args.seed,
-        all_cells=args.all,
-        all_unique=args.all_unique,
-    )
+    chosen = selection(args)
     protocol = recipe = None
     if args.proxies:
         protocol = Protocol(
@@ -136,8 +113,8 @@ def _build(args: argparse.Namespace) -> int:
     spec = BuildSpec(
         space=args.space,
         task=args.task,
-        archs=selection.archs,
-        members=selection.members,
+        archs=chosen.archs,
+        members=chosen.members,
         proxies=args.proxies,
         protocol=protocol,
         proxy_seeds=args.proxy_seeds,

@@ -5,7 +5,15 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from benchmarks.commands.args import add_executor_arguments, executor_for, int_list, key_values, name_list
+from benchmarks.commands.args import (
+    add_executor_arguments,
+    add_selection_arguments,
+    executor_for,
+    int_list,
+    key_values,
+    name_list,
+    selection,
+)
 
 _DOC = (
     "Profile architectures on a hardware target (latency median/IQR/p90/CV, peak memory, energy or "
@@ -28,14 +36,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--dtype", default="float32", help="float32, bfloat16, float16 or int8 (dynamic quantisation)"
     )
     p.add_argument("--batch", type=int_list, default=(1,), help="comma-separated batch sizes (default: 1)")
-    which = p.add_mutually_exclusive_group(required=True)
-    which.add_argument(
-        "--sample", type=int, metavar="N", help="N architectures with distinct arch_ids, seeded"
-    )
-    which.add_argument(
-        "--archs", type=Path, metavar="FILE", help="file with one architecture string per line"
-    )
-    p.add_argument("--seed", type=int, default=0, help="sampling seed (default: 0)")
+    add_selection_arguments(p, all_unique=False)
     p.add_argument("--resolution", type=int, default=None, help="input resolution (default: the task's)")
     p.add_argument("--build-options", type=key_values, default={}, help="network options, e.g. C=8,N=1")
     p.add_argument("--warmup", type=int, default=5, help="untimed warm-up calls (default: 5)")
@@ -72,7 +73,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _profile(args: argparse.Namespace) -> int:
-    from benchmarks.pipeline.select import select_architectures
     from benchmarks.pipeline.tables import profile_table
     from hw_profiles.protocol import MeasurementProtocol
 
@@ -94,7 +94,7 @@ def _profile(args: argparse.Namespace) -> int:
         metrics=args.metrics,
         build=tuple(args.build_options.items()),
     )
-    selection = select_architectures(args.space, archs_file=args.archs, sample=args.sample, seed=args.seed)
+    chosen = selection(args)
 
     def make() -> object:
         return executor_for(args, workers=1, threads=threads)
@@ -103,7 +103,7 @@ def _profile(args: argparse.Namespace) -> int:
     # a Ray cluster starts only once every setting is checked.
     result = profile_table(
         args.space,
-        selection.archs,
+        chosen.archs,
         protocol,
         args.out,
         make() if args.executor == "local" else make,
