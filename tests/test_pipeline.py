@@ -157,3 +157,40 @@ def test_a_registered_evaluator_gets_the_journal_resume_and_executors(tmp_path: 
     with pytest.raises(ValueError, match="count units run on the cpu, not 'tpu'"):
         run_spec(CountSpec("nb201", (ALL_CONV,), device="tpu"), tmp_path / "bad.sqlite", progress=False)
     assert not (tmp_path / "bad.sqlite").exists()  # checked before the journal is opened
+
+
+# ---- profile runs share the build's failure handling -------------------------------------------------
+class FailingOnce(LocalExecutor):
+    """Runs inline; the unit ``victim`` raises (as a worker that keeps crashing would)."""
+
+    def __init__(self, victim: str) -> None:
+        super().__init__(1, 1)
+        self.victim = victim
+
+    def map_unordered(self, fn, items, on_error=None):
+        def run(unit):
+            if unit.key == self.victim:
+                raise RuntimeError("worker lost")
+            return fn(unit)
+
+        return super().map_unordered(run, items, on_error)
+
+
+def test_a_failed_profile_unit_is_stored_and_measured_again_with_retry_failed(tmp_path: Path) -> None:
+    from benchmarks.pipeline import profile_table
+    from benchmarks.profile_table import plan
+    from hw_profiles.protocol import MeasurementProtocol
+
+    protocol = MeasurementProtocol(
+        task="cifar10", resolution=8, build={"C": 4, "N": 1}, metrics=("memory",), warmup=1, repeats=3
+    )
+    victim = plan("nb201", (ALL_CONV, MIXED), protocol, "label")[0][0]
+    first = profile_table(
+        "nb201", (ALL_CONV, MIXED), protocol, tmp_path, FailingOnce(victim.key), progress=False
+    )
+    assert first.ran == 2
+    failed = open_table(tmp_path / "table").records.query("status != 'ok'")
+    assert list(failed.arch) == [victim.arch] and "worker lost" in failed.message.iloc[0]
+    again = profile_table("nb201", (ALL_CONV, MIXED), protocol, tmp_path, progress=False, retry_failed=True)
+    assert (again.ran, again.skipped) == (1, 1)
+    assert set(open_table(tmp_path / "table").records.status) == {"ok"}
