@@ -15,13 +15,13 @@ from typing import Any
 from benchmarks.pipeline.driver import drive
 from benchmarks.pipeline.executors import Executor, LocalExecutor
 from benchmarks.pipeline.specs import preflight
-from benchmarks.pipeline.units import EVALUATORS, PlanContext, RunResult, Unit, failed_unit, run_unit
+from benchmarks.pipeline.units import EVALUATORS, PlanContext, RunResult, Spec, Unit, failed_unit, run_unit
 from benchmarks.storage.journal import Journal
 from benchmarks.storage.schema import arch_row
 
 
 def plan_spec(
-    spec: Any, done: frozenset[str] = frozenset(), meta: dict[str, Any] | None = None
+    spec: Spec, done: frozenset[str] = frozenset(), meta: dict[str, Any] | None = None
 ) -> tuple[list[Unit], list[dict[str, Any]], int]:
     """The pending units of ``spec``, the rows of its architectures table and the plan's total size.
 
@@ -52,7 +52,7 @@ def plan_spec(
     return units, arch_rows, total
 
 
-def metric_cards(spec: Any) -> dict[str, dict[str, Any]]:
+def metric_cards(spec: Spec) -> dict[str, dict[str, Any]]:
     """Unit, kind and direction of every metric the spec's evaluators write (stored in the manifest)."""
     cards: dict[str, dict[str, Any]] = {}
     for kind in spec.evaluators():
@@ -61,7 +61,7 @@ def metric_cards(spec: Any) -> dict[str, dict[str, Any]]:
 
 
 def run_spec(
-    spec: Any,
+    spec: Spec,
     journal_path: str | Path,
     executor: Executor | None = None,
     progress: bool = True,
@@ -84,8 +84,8 @@ def run_spec(
 
     start = time.perf_counter()
     if executor is None:
-        profiling = spec.evaluators() == ("profile",)
-        executor = LocalExecutor(1, spec.protocol.threads) if profiling else LocalExecutor()
+        profiling = spec.evaluators() == ("profile",)  # one unit at a time: parallel runs disturb timings
+        executor = LocalExecutor(1, spec.protocol.threads) if profiling else LocalExecutor()  # type: ignore[attr-defined]
     preflight(spec, executor)
     space = spaces.get(spec.space)
     evaluators = [EVALUATORS.get(kind) for kind in spec.evaluators()]
