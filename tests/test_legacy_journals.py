@@ -92,3 +92,17 @@ def test_old_journals_export_to_tables_that_open(tmp_path: Path, name: str) -> N
 
     table = open_table(export_journal(_copy(name, tmp_path), tmp_path / "table"))
     assert len(table.records) == len(_rows(tmp_path / "journal.sqlite"))
+
+
+def test_a_table_folder_of_the_old_code_opens_and_releases(tmp_path: Path) -> None:
+    from benchmarks.release import release
+
+    old = open_table(DATA / "profile_table")  # every SHA-256 in its manifest checked
+    assert len(old.records) == 4 * 6 and old.content_id.startswith("sha256:")
+    released = open_table(release(DATA / "profile_table", "legacy", "0.1.0", tmp_path / "release"))
+
+    def rows(table) -> list[tuple]:
+        frame = table.records[["arch", "metric", "seed", "value"]].astype({"arch": str, "metric": str})
+        return sorted(frame.itertuples(index=False, name=None))
+
+    assert rows(released) == rows(old)
