@@ -38,15 +38,14 @@ The LUT asks its space for everything space-specific; architectures are given as
 from __future__ import annotations
 
 import math
-import os
 import statistics
-import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from hw_profiles.protocol import MeasurementProtocol
+from spaces.atomic import atomic_file
 from spaces.base import Architecture
 from spaces.blocks import BlockGroup, BlockSpec
 from spaces.capabilities import CellSpace, DecomposableSpace, requires
@@ -274,15 +273,8 @@ class LatencyLUT:
             "space": self.space,
         }
         table = table.replace_schema_metadata({b"archbench_lut": json.dumps(meta).encode()})
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-        os.close(fd)
-        try:
+        with atomic_file(path) as tmp:
             pq.write_table(table, tmp)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
         return path
 
     @classmethod

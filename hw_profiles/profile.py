@@ -89,6 +89,13 @@ def _failed(group: str, batch: int, exc: BaseException, seconds: float = 0.0) ->
     ]
 
 
+def failed_measurements(
+    protocol: MeasurementProtocol, batch_size: int, exc: BaseException
+) -> list[Measurement]:
+    """The measurements of a unit that failed before measuring: every metric of the protocol, with why."""
+    return [m for g in protocol.metrics for m in _failed(g, batch_size, exc)]
+
+
 def profile_module(
     model: Any,
     example: Any,
@@ -198,6 +205,6 @@ def profile_arch(
     try:
         model = build_network(space, arch, protocol)
     except Exception as exc:
-        return [m for g in protocol.metrics for m in _failed(g, batch_size, exc)]
+        return failed_measurements(protocol, batch_size, exc)
     example = example_input(task, batch_size, protocol.resolution)
     return profile_module(model, example, protocol, energy_meter=energy_meter)

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
+from proxies.shared import SHARED_PASSES
 from spaces.base import ImageInput, InputSpec
 from spaces.registry import Registry
 
@@ -44,7 +45,7 @@ class ProxyCard:
     degenerate: str = "computed as usual"
     """What the proxy gives on a cell whose output ignores its input."""
     shared: tuple[str, ...] = ()
-    """Products of the context's one shared forward pass it reads (see :data:`proxies.passes.PRODUCTS`)."""
+    """Shared passes it reads (registered in :data:`proxies.shared.SHARED_PASSES`)."""
 
 
 @dataclass(frozen=True)
@@ -111,14 +112,15 @@ class ProxyContext:
         device: str = "cpu",
         shared: Iterable[str] = (),
     ) -> None:
-        """``shared`` names the products (:data:`proxies.passes.PRODUCTS`) the proxies to be scored will
-        read, so the first request computes all of them in one forward; others are computed on demand."""
-        from proxies.passes import PRODUCTS
+        """``shared`` names the shared passes (:data:`proxies.shared.SHARED_PASSES`) the proxies to be
+        scored will read, so the first request of a primary product computes every planned one in one
+        forward; others are computed on demand."""
         from spaces.tasks import get_task
 
-        unknown = set(shared) - set(PRODUCTS)
+        unknown = set(shared) - set(SHARED_PASSES.names())
         if unknown:
-            raise ValueError(f"unknown shared products {sorted(unknown)} (known: {', '.join(PRODUCTS)})")
+            known = ", ".join(SHARED_PASSES.names())
+            raise ValueError(f"unknown shared products {sorted(unknown)} (known: {known})")
         self._planned = frozenset(shared)
 
         self.space = space
@@ -213,7 +215,7 @@ class ProxyContext:
         gradient proxy (snip, grad_norm, plain, grasp, ...). Tensors are detached copies: callers must
         not mutate them.
         """
-        return self._shared("loss")
+        return self.shared("loss")
 
     def output_saliencies(self) -> dict[str, tuple[torch.Tensor, ...]]:
         """Per Conv2d/Linear layer, ``sum over positions of (output * dLoss/doutput)`` from the same pass.
@@ -223,33 +225,43 @@ class ProxyContext:
         in Turner et al.'s Fisher potential); a call whose output the loss does not reach gives zeros.
         Computed by the same forward+backward as :meth:`loss_gradients`, with hooks that only read.
         """
-        return self._shared("saliency")
+        return self.shared("saliency")
 
     def hessian_gradients(self) -> dict[str, torch.Tensor]:
         """GraSP's Hessian-gradient products ``{layer_name: H g}`` on the loss pass's own graph."""
-        return self._shared("hessian")
+        return self.shared("hessian")
 
     def input_jacobians(self) -> np.ndarray:
         """Per-image gradients of the summed outputs w.r.t. the input, ``(batch, features)`` float64.
 
         Shared by the Jacobian proxies (jacob_cov, epe_nas). The array is read-only.
         """
-        return self._shared("jacobian")
+        return self.shared("jacobian")
 
     def relu_kernel(self) -> np.ndarray:
         """NASWOT's ``(batch, batch)`` float64 count of ReLU units on which two images agree (on/off)."""
-        return self._shared("relu_kernel")
+        return self.shared("relu_kernel")
 
-    def _shared(self, product: str) -> Any:
-        """``product`` of the shared forward pass; the first request computes every planned product."""
-        key = f"shared:{product}"
+    def shared(self, name: str) -> Any:
+        """The product of the registered shared pass ``name``, computed once per context.
+
+        The first request of a primary product computes it with every planned primary product in one
+        forward (:func:`proxies.passes.primary_pass`); a standalone pass runs its own ``compute``.
+        """
+        key = f"shared:{name}"
         if key not in self._cache:
+            entry = SHARED_PASSES.get(name)
+            if not entry.primary:
+                self._cache[key] = entry.compute(self)
+                return self._cache[key]
             from proxies.passes import primary_pass
 
-            todo = {product} | {p for p in self._planned if f"shared:{p}" not in self._cache}
+            todo = {name} | {
+                p for p in self._planned if SHARED_PASSES.get(p).primary and f"shared:{p}" not in self._cache
+            }
             x, y = self.batch()
-            for name, value in primary_pass(self.fresh_model(), x, y, todo).items():
-                self._cache[f"shared:{name}"] = value
+            for product, value in primary_pass(self.fresh_model(), x, y, todo).items():
+                self._cache[f"shared:{product}"] = value
         return self._cache[key]
 
     def synflow_gradients(self) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
@@ -258,13 +270,7 @@ class ProxyContext:
         R is the summed output for an all-ones input with every parameter made absolute (Tanaka et al.,
         NeurIPS 2020); shared by synflow and logsynflow. Needs no data.
         """
-        if "synflow_gradients" not in self._cache:
-            from proxies.synflow import synflow_gradients
-
-            self._cache["synflow_gradients"] = synflow_gradients(
-                self.fresh_model(bn=False), self.input_shape(1)
-            )
-        return self._cache["synflow_gradients"]
+        return self.shared("synflow_gradients")
 
 
 def _strip_batchnorm(model: torch.nn.Module) -> None:

@@ -28,8 +28,10 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-PRODUCTS = ("loss", "saliency", "hessian", "jacobian", "relu_kernel")
-"""Products :func:`primary_pass` can compute."""
+from proxies.shared import PRIMARY_PRODUCTS
+
+PRODUCTS = PRIMARY_PRODUCTS
+"""Products :func:`primary_pass` can compute (registered shared passes, :mod:`proxies.shared`)."""
 
 _EXACT_FLOAT32 = 1 << 24
 """Integers up to 2**24 are exact in float32: the ±1 code dot products stay exact below this many units."""

@@ -12,18 +12,22 @@
 
 Both are computed in float64 on |weights| with BatchNorm removed (the references' ``bn=False`` copy), so
 they depend on the architecture and init only, never on data. The pass is shared through
-:meth:`ProxyContext.synflow_gradients`.
+:meth:`ProxyContext.synflow_gradients` (the registered shared pass ``synflow_gradients``).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 import torch
 import torch.nn as nn
 
-from proxies.base import ProxyContext
+from proxies.shared import SharedPass
+
+if TYPE_CHECKING:
+    from proxies.base import ProxyContext
 
 Gradients = Mapping[str, tuple[torch.Tensor, torch.Tensor]]
 
@@ -78,6 +82,14 @@ def synflow_score(model: nn.Module, input_shape: tuple[int, ...]) -> float:
 def logsynflow_score(model: nn.Module, input_shape: tuple[int, ...]) -> float:
     """LogSynFlow of ``model`` (changed in place like :func:`synflow_score`)."""
     return logsynflow_from_gradients(synflow_gradients(model, input_shape))
+
+
+def _context_gradients(ctx: ProxyContext) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
+    return synflow_gradients(ctx.fresh_model(bn=False), ctx.input_shape(1))
+
+
+SYNFLOW_PASS = SharedPass("synflow_gradients", _context_gradients)
+"""The shared pass of synflow and logsynflow (registered in :data:`proxies.shared.SHARED_PASSES`)."""
 
 
 def synflow(ctx: ProxyContext) -> float:

@@ -153,3 +153,76 @@ def test_gpu_units_request_num_gpus_and_cpu_units_do_not(cluster):
     assert executor._options(gpu)["num_gpus"] == 0.5
     with pytest.raises(ValueError, match="asks for 3 CPUs but the Ray cluster has 2"):
         list(RayExecutor(threads=3).map_unordered(len, ["ab"]))
+
+
+# ---- archbench profile on Ray: the profiling evaluator runs on every executor ---------------------------
+PROFILE_FLAGS = [
+    "--batch",
+    "1,2",
+    "--resolution",
+    "8",
+    "--build-options",
+    "C=4,N=1",
+    "--metrics",
+    "latency,memory",
+]
+PROFILE_FLAGS += ["--repeats", "3", "--min-run-time", "0.01", "--warmup", "1", "--quiet"]
+MEASURED = "unit_key, row, arch, arch_id, metric, unit, fidelity, epoch, seed, device, protocol_hash"
+
+
+def test_archbench_profile_runs_on_ray_like_on_the_local_pool(cluster, tmp_path, capsys):
+    from benchmarks.cli import main
+
+    archs = tmp_path / "archs.txt"
+    archs.write_text(f"{ALL_CONV}\n{MIXED}\n")
+    outs = {}
+    for executor in ("local", "ray"):
+        outs[executor] = tmp_path / executor
+        argv = [
+            "profile",
+            "--archs",
+            str(archs),
+            *PROFILE_FLAGS,
+            "--executor",
+            executor,
+            "--out",
+            str(outs[executor]),
+        ]
+        assert main(argv) == 0
+        assert "4 units run, 0 already done" in capsys.readouterr().out
+    assert main(argv) == 0  # a Ray profile run resumes like any other
+    assert "0 units run, 4 already done" in capsys.readouterr().out
+    ray_rows, local_rows = (rows_of(outs[e] / "journal.sqlite", MEASURED) for e in ("ray", "local"))
+    assert ray_rows == local_rows and len(ray_rows) == 4 * 6
+    with Journal(outs["ray"] / "journal.sqlite") as j:
+        statuses = {r["status"] for r in j.rows("records")}
+        assert statuses == {"ok"} and "RayExecutor" in j.sessions()[0]["runner"]
+
+
+def test_a_profile_unit_failing_every_attempt_on_ray_becomes_error_records(cluster, tmp_path):
+    from benchmarks.profile_table import plan as profile_plan
+    from benchmarks.profile_table import profile_table
+    from hw_profiles.protocol import MeasurementProtocol
+
+    protocol = MeasurementProtocol(
+        task="cifar10", resolution=8, build={"C": 4, "N": 1}, metrics=("latency",), warmup=1, repeats=3
+    )
+    units = profile_plan("nb201", (ALL_CONV, MIXED), protocol, "label")[0]
+    victim = units[0]
+    wrapper = functools.partial(always_raise, marker_dir=str(tmp_path), victim=victim.key)
+    executor = WrappedRayExecutor(wrapper, threads=1, max_retries=0)
+    result = profile_table("nb201", (ALL_CONV, MIXED), protocol, tmp_path / "run", executor, progress=False)
+    assert (result.total, result.ran) == (2, 2)
+    with Journal(tmp_path / "run" / "journal.sqlite") as j:
+        failed = [r for r in j.rows("records") if r["status"] != "ok"]
+    assert sorted(r["metric"] for r in failed) == sorted(
+        ["latency_b1", "latency_iqr_b1", "latency_p90_b1", "latency_cv_b1", "latency_runs_b1"]
+    )
+    assert all(
+        r["arch"] == victim.arch and "injected failure in profile unit" in r["message"] for r in failed
+    )
+
+
+def rows_of(journal: Path, columns: str) -> list[tuple]:
+    with sqlite3.connect(journal) as db:
+        return db.execute(f"SELECT {columns} FROM records ORDER BY unit_key, row").fetchall()

@@ -119,3 +119,39 @@ def test_relu_agreement_counts_agreeing_units(rows):
     got = relu_agreement(codes).numpy()
     assert got.dtype == np.float64
     assert np.array_equal(got, expected)
+
+
+# ---- the registry of shared passes ------------------------------------------------------------------------
+def test_a_new_shared_pass_is_one_registration_and_runs_once_per_context(monkeypatch):
+    """A standalone pass plugs in by registering it: the context computes it once and caches it."""
+    from proxies.shared import SHARED_PASSES, SharedPass
+
+    calls = []
+
+    def parameter_count(c: ProxyContext) -> int:
+        calls.append(c)
+        return sum(p.numel() for p in c.fresh_model().parameters())
+
+    monkeypatch.setitem(
+        SHARED_PASSES._entries, "parameter_count", SharedPass("parameter_count", parameter_count)
+    )
+    space = spaces.get("nb201")
+    c = ProxyContext(space, space.parse(ARCH), PROTOCOL, seed=0, shared=("parameter_count", "loss"))
+    assert c.shared("parameter_count") == c.shared("parameter_count") > 0
+    assert len(calls) == 1 and "shared:loss" not in c._cache  # a standalone pass runs no forward
+    with pytest.raises(ValueError, match="unknown shared products \\['nope'\\]"):
+        ProxyContext(space, space.parse(ARCH), PROTOCOL, seed=0, shared=("nope",))
+
+
+def test_synflow_gradients_are_a_registered_pass_shared_by_synflow_and_logsynflow():
+    from proxies.shared import SHARED_PASSES
+    from proxies.synflow import logsynflow, synflow, synflow_gradients
+
+    assert not SHARED_PASSES.get("synflow_gradients").primary
+    space = spaces.get("nb201")
+    c = ProxyContext(space, space.parse(ARCH), PROTOCOL, seed=0)
+    alone = synflow_gradients(c.fresh_model(bn=False), c.input_shape(1))
+    shared = c.synflow_gradients()
+    assert shared is c.shared("synflow_gradients")
+    assert all(torch.equal(alone[k][1], shared[k][1]) for k in alone)
+    assert np.isfinite(synflow(c)) and np.isfinite(logsynflow(c))

@@ -1,0 +1,83 @@
+"""Rank metrics for proxy and predictor evaluation, with bootstrap confidence intervals.
+
+Kendall's tau is tau-b (ties are common: params and FLOPs tie a lot). Bootstrap intervals resample
+architectures with replacement (percentile method, fixed seed).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats
+
+from spaces.registry import Registry
+
+RankMetric = Callable[[np.ndarray, np.ndarray], float]
+RANK_METRICS: Registry[RankMetric] = Registry("rank metric", entry_point_group="archbench.rank_metrics")
+
+
+def _pair(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    if x.shape != y.shape or x.ndim != 1:
+        raise ValueError(f"rank metrics need two 1-d arrays of equal length, got {x.shape} and {y.shape}")
+    if not (np.isfinite(x).all() and np.isfinite(y).all()):
+        raise ValueError("rank metrics need finite values (drop failed rows first)")
+    return x, y
+
+
+@RANK_METRICS.register("spearman")
+def spearman(x: np.ndarray, y: np.ndarray) -> float:
+    """Spearman's rho (Pearson correlation of average ranks); NaN if either side is constant."""
+    x, y = _pair(x, y)
+    if len(x) < 2 or np.ptp(x) == 0 or np.ptp(y) == 0:
+        return float("nan")
+    return float(stats.spearmanr(x, y).statistic)
+
+
+@RANK_METRICS.register("kendall")
+def kendall(x: np.ndarray, y: np.ndarray) -> float:
+    """Kendall's tau-b; NaN if either side is constant."""
+    x, y = _pair(x, y)
+    if len(x) < 2 or np.ptp(x) == 0 or np.ptp(y) == 0:
+        return float("nan")
+    return float(stats.kendalltau(x, y, variant="b").statistic)
+
+
+def top_k_precision(x: np.ndarray, y: np.ndarray, fraction: float) -> float:
+    """Share of the true top ``fraction`` (by ``y``) that is also in the predicted top (by ``x``)."""
+    x, y = _pair(x, y)
+    if not 0 < fraction <= 1:
+        raise ValueError(f"top-k fraction must be in (0, 1], got {fraction}")
+    k = max(1, round(fraction * len(x)))
+    return len(set(np.argsort(-x, kind="stable")[:k]) & set(np.argsort(-y, kind="stable")[:k])) / k
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A point estimate with a bootstrap confidence interval."""
+
+    value: float
+    low: float
+    high: float
+    n: int
+
+    def __str__(self) -> str:
+        return f"{self.value:+.3f} [{self.low:+.3f}, {self.high:+.3f}]"
+
+
+def bootstrap(
+    metric: RankMetric, x: np.ndarray, y: np.ndarray, n_boot: int = 1000, level: float = 0.95, seed: int = 0
+) -> Estimate:
+    """``metric(x, y)`` with a percentile bootstrap interval over resampled pairs."""
+    x, y = _pair(x, y)
+    point = metric(x, y)
+    rng = np.random.default_rng(seed)
+    draws = np.array([metric(x[i], y[i]) for i in rng.integers(0, len(x), size=(n_boot, len(x)))])
+    draws = draws[np.isfinite(draws)]
+    if len(draws) == 0:
+        return Estimate(point, float("nan"), float("nan"), len(x))
+    tail = (1 - level) / 2 * 100
+    low, high = np.percentile(draws, [tail, 100 - tail])
+    return Estimate(point, float(low), float(high), len(x))
