@@ -133,7 +133,7 @@ def block_module(block: BlockSpec, batch: int = 1) -> Any:
     import torch
     import torch.nn as nn
 
-    from spaces.nb201_net import ResidualReduction, _make_op
+    from spaces.nb201_net import ResidualReduction, make_op
 
     class Add(nn.Module):
         """A node addition: the input plus a fixed tensor of the same shape."""
@@ -150,7 +150,7 @@ def block_module(block: BlockSpec, batch: int = 1) -> Any:
             nn.Conv2d(block.c_in, block.c_out, 3, padding=1, bias=False), nn.BatchNorm2d(block.c_out)
         )
     if block.kind == "cell_op":
-        return _make_op(block.op, block.c_in)
+        return make_op(block.op, block.c_in)
     if block.kind == "reduction":
         return ResidualReduction(block.c_in, block.c_out)
     if block.kind == "head":

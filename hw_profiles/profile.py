@@ -165,12 +165,14 @@ _MEASURE: dict[str, Callable[..., list[Measurement]]] = {
 
 
 def example_input(task: Any, batch_size: int, resolution: int | None, seed: int = 0) -> Any:
-    """A seeded N(0, 1) input batch of ``task``'s channels at ``resolution`` (default: the task's)."""
+    """A seeded batch of ``task``'s input noise at ``resolution`` (default: the task's).
+
+    Images: N(0, 1) pixels; token sequences: uniform token ids (see :meth:`spaces.base.InputSpec.noise`).
+    """
     import torch
 
-    side = resolution or task.resolution
-    generator = torch.Generator().manual_seed(seed)
-    return torch.randn(batch_size, task.in_channels, side, side, generator=generator)
+    spec = task.input.at_resolution(resolution)
+    return spec.noise(batch_size, torch.Generator().manual_seed(seed), torch.float32)
 
 
 def build_network(space: Any, arch: Any, protocol: MeasurementProtocol, seed: int = 0) -> Any:
@@ -193,8 +195,7 @@ def profile_arch(
     from spaces.tasks import get_task
 
     task = get_task(protocol.task)
-    if protocol.resolution is not None:
-        space.check_resolution(protocol.resolution)
+    space.task_input(task, protocol.resolution)
     try:
         model = build_network(space, arch, protocol)
     except Exception as exc:

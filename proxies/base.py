@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
+from spaces.base import ImageInput, InputSpec
 from spaces.registry import Registry
 
 if TYPE_CHECKING:
@@ -126,9 +127,24 @@ class ProxyContext:
         self.seed = int(seed)
         self.device = device
         self.task = get_task(protocol.task)
-        self.resolution = protocol.resolution or self.task.resolution
-        space.check_resolution(self.resolution)
+        self.input = self.input_at(protocol.resolution)
+        """The task's input at the protocol's resolution, checked by the space."""
+        self.resolution = getattr(self.input, "resolution", None)
+        """Image side in pixels (None for inputs without one, such as token sequences)."""
         self._cache: dict[str, Any] = {}
+
+    def input_at(self, resolution: int | None) -> InputSpec:
+        """The task's input at ``resolution`` (None: native), checked by the space (ValueError if refused).
+
+        A space without ``check_input`` (a duck-typed test double) is asked ``check_resolution``.
+        """
+        spec = self.task.input.at_resolution(resolution)
+        check = getattr(self.space, "check_input", None)
+        if check is not None:
+            check(spec)
+        elif isinstance(spec, ImageInput):
+            self.space.check_resolution(spec.resolution)
+        return spec
 
     @property
     def dtype(self) -> torch.dtype:
@@ -164,24 +180,22 @@ class ProxyContext:
         model.train(self.protocol.bn_mode == "train")
         return model.to(device=self.device, dtype=self.dtype)
 
-    def input_shape(self, batch_size: int | None = None) -> tuple[int, int, int, int]:
-        """``(batch, channels, resolution, resolution)`` of the protocol's inputs."""
-        n = self.protocol.batch_size if batch_size is None else batch_size
-        return (n, self.task.in_channels, self.resolution, self.resolution)
+    def input_shape(self, batch_size: int | None = None) -> tuple[int, ...]:
+        """The shape of a batch of the protocol's inputs (images: ``(batch, channels, side, side)``)."""
+        return self.input.shape(self.protocol.batch_size if batch_size is None else batch_size)
 
     def batch(self) -> tuple[torch.Tensor, torch.Tensor]:
-        """The protocol's batch from the train split, chosen by the seed (or Gaussian noise)."""
+        """The protocol's batch from the train split, chosen by the seed (or the input's noise)."""
         if "batch" not in self._cache:
             import torch
 
             from proxies import datasets
 
             x, y = datasets.batch(
-                self.task.dataset, self.protocol.batch_size, self.seed, self.resolution, self.dtype
+                self.task.dataset, self.protocol.batch_size, self.seed, self.input, self.dtype
             )
             if self.protocol.input == "gaussian":
-                gen = torch.Generator().manual_seed(self.seed)
-                x = torch.randn(x.shape, generator=gen, dtype=torch.float32).to(self.dtype)
+                x = self.input.noise(len(x), torch.Generator().manual_seed(self.seed), self.dtype)
             self._cache["batch"] = (x.to(self.device), y.to(self.device))
         return self._cache["batch"]
 

@@ -22,6 +22,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from spaces.base import ImageInput, InputSpec
 from spaces.registry import Registry
 
 SPLITS = ("train", "val", "test")
@@ -171,8 +172,15 @@ def _load_cached(dataset: str, split: str, location: str) -> ImageData:
     return DATASETS.get(dataset)(split)
 
 
-def prepare(data: ImageData, index: torch.Tensor, resolution: int, dtype: torch.dtype) -> torch.Tensor:
-    """Images ``index`` of ``data`` as normalised float tensors at ``resolution`` pixels."""
+def prepare(
+    data: ImageData, index: torch.Tensor, resolution: int | InputSpec, dtype: torch.dtype
+) -> torch.Tensor:
+    """Images ``index`` of ``data`` as normalised float tensors at ``resolution`` pixels.
+
+    ``resolution`` may be the task's :class:`~spaces.base.ImageInput` (its resolution is used); an
+    input spec of another kind is a ValueError, as these are image data sets.
+    """
+    resolution = _side(resolution)
     x = data.images[index].to(torch.float32) / 255.0
     mean = torch.tensor(data.mean, dtype=torch.float32).view(1, -1, 1, 1)
     std = torch.tensor(data.std, dtype=torch.float32).view(1, -1, 1, 1)
@@ -184,11 +192,19 @@ def prepare(data: ImageData, index: torch.Tensor, resolution: int, dtype: torch.
     return x.to(dtype)
 
 
+def _side(resolution: int | InputSpec) -> int:
+    if isinstance(resolution, InputSpec):
+        if not isinstance(resolution, ImageInput):
+            raise ValueError(f"image data sets cannot give {resolution.kind} inputs ({resolution})")
+        return resolution.resolution
+    return resolution
+
+
 def batch(
     dataset: str,
     batch_size: int,
     seed: int,
-    resolution: int,
+    resolution: int | InputSpec,
     dtype: torch.dtype = torch.float32,
     split: str = "train",
 ) -> tuple[torch.Tensor, torch.Tensor]:

@@ -27,8 +27,6 @@ Theoretically Inspired Perspective", ICLR 2021, following the authors' code (VIT
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import numpy as np
 import torch
 import torch.nn as nn
@@ -121,21 +119,14 @@ def linear_regions_count(model: nn.Module, x: torch.Tensor) -> int:
     return count_patterns(activation_codes(model, x))
 
 
-def _input_shape(ctx: ProxyContext, samples: int, resolution: int) -> Sequence[int]:
-    check = getattr(ctx.space, "check_resolution", None)
-    if check is not None:
-        check(resolution)
-    return (samples, ctx.task.in_channels, resolution, resolution)
-
-
 def linear_regions(ctx: ProxyContext) -> float:
     """Distinct ReLU patterns over Gaussian inputs (no data)."""
     params = ctx.protocol.proxy_params("linear_regions")
     samples = int(params.get("samples", ctx.protocol.batch_size))
-    resolution = int(params.get("resolution", ctx.resolution))
+    resolution = params.get("resolution", ctx.resolution)
     if samples < 1:
         raise ValueError(f"linear_regions needs samples >= 1, got {samples}")
-    gen = torch.Generator().manual_seed(ctx.seed)
-    x = torch.randn(_input_shape(ctx, samples, resolution), generator=gen, dtype=torch.float32)
+    spec = ctx.input_at(None if resolution is None else int(resolution))
+    x = spec.noise(samples, torch.Generator().manual_seed(ctx.seed), torch.float32)
     model = ctx.fresh_model(build=params.get("build"))
     return float(linear_regions_count(model, x.to(device=ctx.device, dtype=ctx.dtype)))

@@ -197,8 +197,7 @@ def evaluate(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, batch_siz
 def train(space: SearchSpace, arch: Architecture, recipe: Recipe, seed: int) -> list[EpochResult]:
     """Train ``arch`` from scratch under ``recipe``; one :class:`EpochResult` per epoch."""
     task = get_task(recipe.task)
-    resolution = recipe.resolution or task.resolution
-    space.check_resolution(resolution)
+    resolution = space.task_input(task, recipe.resolution)
     train_data = datasets.load(task.dataset, "train")
     eval_data = datasets.load(task.dataset, recipe.eval_split)
     x_train = datasets.prepare(train_data, torch.arange(len(train_data)), resolution, torch.float32)

@@ -116,7 +116,7 @@ def zen(ctx: ProxyContext) -> float:
     gen = torch.Generator().manual_seed(ctx.seed)
     if init == "gaussian":
         gaussian_init(model, gen)
-    shape = ctx.input_shape()
-    x = torch.randn(shape, generator=gen, dtype=torch.float32).to(device=ctx.device, dtype=ctx.dtype)
-    eps = torch.randn(shape, generator=gen, dtype=torch.float32).to(device=ctx.device, dtype=ctx.dtype)
+    n = ctx.protocol.batch_size
+    x = ctx.input.noise(n, gen, ctx.dtype).to(ctx.device)
+    eps = ctx.input.noise(n, gen, ctx.dtype).to(ctx.device)
     return zen_score(model, x, eps, gamma)

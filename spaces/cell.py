@@ -21,6 +21,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
+
+from spaces.graph import INPUT as INPUT_LABEL
+from spaces.graph import OUTPUT as OUTPUT_LABEL
+from spaces.graph import OpGraph
+
 ZERO = "#"
 INPUT = "0"
 
@@ -97,6 +103,75 @@ class CellSpec:
     def canonical_form(self, ops: Sequence[str]) -> str:
         """The output node's canonical expression: equal exactly for equivalent cells."""
         return self.node_expressions(ops)[-1]
+
+    def op_graph(self, ops: Sequence[str]) -> OpGraph:
+        """The cell with ops on nodes, as built: one node per edge between input and output.
+
+        Op nodes come in the order of the cell node their edge feeds, then edge order (for cells
+        built by :meth:`complete`, such as NB201's, simply edge order). Op node ``k`` (edge
+        ``src -> dst``) takes every op node whose edge ends at ``src`` (the input node when ``src`` is
+        0) and feeds every op node whose edge starts at ``dst`` (the output node when ``dst`` is the
+        cell's last node). Zero and identity ops stay nodes, so every cell has ``len(edges) + 2``.
+        """
+        self._check_ops(ops)
+        n = len(self.edges) + 2
+        order = sorted(range(len(self.edges)), key=lambda e: (self.edges[e][1], e))  # topological
+        node = {e: pos for pos, e in enumerate(order, start=1)}
+        adjacency = np.zeros((n, n), dtype=np.uint8)
+        for k, (src, dst) in enumerate(self.edges):
+            if src == 0:
+                adjacency[0, node[k]] = 1
+            if dst == self.num_nodes - 1:
+                adjacency[node[k], n - 1] = 1
+            for m, (_, into) in enumerate(self.edges):
+                if into == src:
+                    adjacency[node[m], node[k]] = 1
+        return OpGraph(adjacency, (INPUT_LABEL, *(ops[e] for e in order), OUTPUT_LABEL))
+
+    def class_graph(self, ops: Sequence[str]) -> OpGraph:
+        """The graph of the cell's equivalence class: its canonical expression with ops on nodes.
+
+        Under the canonicaliser's rules a node is a sum of terms, each the input or ``op(term sum)``;
+        identity edges pass their terms through and zero edges (or zero inputs) add nothing. Every
+        op occurrence of the output's expression becomes a node, fed by the nodes of its operand's
+        terms (the input node for the input term), in sorted term order. So equivalent cells give
+        *equal* graphs, live ops only: dead or zeroed edges vanish, identities become plain edges,
+        and a node the expression counts twice (two paths through one op) appears twice. A cell
+        whose output ignores its input gives ``input`` and ``output`` with no edge.
+        """
+        self._check_ops(ops)
+        incoming: list[list[tuple[int, str]]] = [[] for _ in range(self.num_nodes)]
+        for (src, dst), op in zip(self.edges, ops):
+            incoming[dst].append((src, op))
+        values: list[list[tuple]] = [[()]]  # a node's live terms; () is the input, (op, terms) an op
+        for dst in range(1, self.num_nodes):
+            terms: list[tuple] = []
+            for src, op in incoming[dst]:
+                if op in self.zero_ops or not values[src]:
+                    continue
+                terms.extend(values[src] if op in self.identity_ops else [(op, tuple(values[src]))])
+            values.append(sorted(terms, key=repr))
+        labels, edges = [INPUT_LABEL], []
+
+        def emit(terms: Sequence[tuple]) -> list[int]:
+            feeds = []
+            for term in terms:
+                if not term:
+                    feeds.append(0)
+                    continue
+                preds = emit(term[1])
+                labels.append(term[0])
+                edges.extend((p, len(labels) - 1) for p in preds)
+                feeds.append(len(labels) - 1)
+            return feeds
+
+        into_output = emit(values[-1])
+        labels.append(OUTPUT_LABEL)
+        edges.extend((p, len(labels) - 1) for p in into_output)
+        adjacency = np.zeros((len(labels), len(labels)), dtype=np.uint8)
+        for i, j in edges:
+            adjacency[i, j] = 1
+        return OpGraph(adjacency, tuple(labels))
 
     def is_degenerate(self, ops: Sequence[str]) -> bool:
         """True when no path from the input to the output avoids a zero op (output ignores input)."""

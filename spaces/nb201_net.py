@@ -32,7 +32,19 @@ class Zero(nn.Module):
         return x.mul(0.0)
 
 
-def _make_op(op: str, channels: int) -> nn.Module:
+class AddConstant(nn.Module):
+    """A node addition measured alone: the input plus a fixed tensor of the same shape (LUT blocks)."""
+
+    def __init__(self, shape: tuple[int, ...]) -> None:
+        super().__init__()
+        self.register_buffer("other", torch.ones(shape))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.other
+
+
+def make_op(op: str, channels: int) -> nn.Module:
+    """A freshly initialised module of the NB201 cell op ``op`` at ``channels``."""
     factories = {
         "none": lambda c: Zero(),
         "skip_connect": lambda c: nn.Identity(),
@@ -50,7 +62,7 @@ class Cell(nn.Module):
         super().__init__()
         self.edges = tuple(edges)
         self.num_nodes = max(dst for _, dst in self.edges) + 1
-        self.ops = nn.ModuleList(_make_op(op, channels) for op in ops)
+        self.ops = nn.ModuleList(make_op(op, channels) for op in ops)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         nodes: list[torch.Tensor | None] = [x] + [None] * (self.num_nodes - 1)
