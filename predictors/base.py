@@ -119,11 +119,14 @@ class Predictor(ABC):
         return self
 
     def predict(self, X: Any) -> Prediction:
-        """Predictions for the rows of ``X``; each row's prediction depends on that row alone."""
+        """Predictions for the rows of ``X``; each row's prediction depends on that row alone.
+
+        Vector input must have the fitted width; graph input may be padded to any node count.
+        """
         if not self.fitted:
             raise ValueError(f"predictor {self.card.name!r} is not fitted; call fit() first")
         X = _as_matrix(X, "features")
-        if X.shape[1] != self.n_features:
+        if self.card.input == "vector" and X.shape[1] != self.n_features:
             raise ValueError(
                 f"features have {X.shape[1]} columns, the predictor was fitted on {self.n_features}"
             )

@@ -42,7 +42,8 @@ EXPECTED_FAILURES: dict[tuple[str, str], str] = {
 def _data(kind: str) -> tuple[np.ndarray, np.ndarray]:
     """Encodings (``kind``: vector or graph) of 100 sampled NB201 classes and a synthetic target.
 
-    The target grows with the convolutions on the cell's edges, as accuracy roughly does, plus noise.
+    The target grows with the convolutions of the cell's op graph (a function of the equivalence class,
+    as accuracy is), plus noise.
     """
     import spaces
     from predictors.encodings import encode
@@ -50,10 +51,8 @@ def _data(kind: str) -> tuple[np.ndarray, np.ndarray]:
     space = spaces.get("nb201")
     archs = space.sample_unique(N_TRAIN + N_TEST, np.random.default_rng(0))
     X = encode(space, archs, "graph" if kind == "graph" else "onehot").X
-    ops = [space.ops_of(space.representative(a)) for a in archs]
-    y = np.array(
-        [2.0 * o.count("nor_conv_3x3") + o.count("nor_conv_1x1") - 3.0 * o.count("none") for o in ops]
-    )
+    ops = [space.graph(a).ops for a in archs]
+    y = np.array([2.0 * o.count("nor_conv_3x3") + o.count("nor_conv_1x1") + 0.5 * len(o) for o in ops])
     y = y + np.random.default_rng(1).normal(0, 0.3, len(y))
     return X, y
 

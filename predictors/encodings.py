@@ -76,16 +76,18 @@ def flatten_graphs(space: SearchSpace, archs: Sequence[Architecture]) -> tuple[n
     """Op graphs as fixed-width rows ``[N, V, adjacency (N*N), node op one-hot (N*V)]``.
 
     ``N`` is the largest node count among ``archs`` (smaller graphs are zero-padded: a padded node has
-    no op), ``V`` the size of the space's op vocabulary. :func:`unflatten_graph` inverts the layout.
+    no op), ``V`` the size of the space's node vocabulary (``space.vocab``). Graph predictors take any
+    ``N`` (rows of different batches may differ in width); :func:`unflatten_graph` inverts the layout.
     """
     graphs = [space.graph(a) for a in archs]
-    vocab = tuple(graphs[0].vocab)
+    vocab = tuple(space.vocab)
     n = max(len(g.ops) for g in graphs)
     rows = np.zeros((len(graphs), 2 + n * n + n * len(vocab)))
     rows[:, 0], rows[:, 1] = n, len(vocab)
     for r, g in enumerate(graphs):
-        if tuple(g.vocab) != vocab:
-            raise ValueError(f"space {space.name!r} gave op graphs with different vocabularies")
+        unknown = sorted(set(g.ops) - set(vocab))
+        if unknown:
+            raise ValueError(f"space {space.name!r} gave graph ops {unknown} outside its vocabulary {vocab}")
         k = len(g.ops)
         adjacency = np.zeros((n, n))
         adjacency[:k, :k] = np.asarray(g.adjacency, dtype=np.float64)
@@ -189,9 +191,6 @@ def encode(
     ``table``/``features``/``task``/``exclude`` serve the ``zc`` kind (features default to every proxy
     and cost metric in the table; ``exclude`` names the target, refused as a feature).
     """
-    from predictors._fallback import with_encodings  # TEMPORARY until space.encode lands
-
-    space = with_encodings(space)
     kinds = parse_spec(spec, space)
     if not archs:
         raise ValueError("no architectures to encode")

@@ -94,6 +94,11 @@ class GNNPredictor(Predictor):
 
     def _predict(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         adjacency, ops = unflatten_graph(X)
+        vocab = self._states[0]["forward_w.0.weight"].shape[1]
+        if ops.shape[-1] != vocab:
+            raise ValueError(
+                f"graphs have a vocabulary of {ops.shape[-1]} ops, the GNN was fitted on {vocab}"
+            )
         outs = np.stack([run_module(self._make(ops.shape[-1]), s, (adjacency, ops)) for s in self._states])
         outs = outs * self._y_sd + self._y_mu
         return outs.mean(axis=0), outs.std(axis=0)
