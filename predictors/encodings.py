@@ -4,8 +4,8 @@ An encoding spec is one or more kinds joined by ``+`` (``"onehot"``, ``"path+zc"
 
 * a kind the space declares in ``space.encodings`` (e.g. NB201's ``onehot``, ``adjacency``, ``path``)
   comes from ``space.encode(arch, kind)``: encodings are owned by the space;
-* ``graph``: the space's op graph (``space.graph(arch)``) flattened to a fixed-width row for the GNN
-  (layout in :func:`flatten_graphs`); it cannot be combined with other kinds;
+* ``graph``: the space's op graph (``space.graph(arch)``) flattened to a row for the GNN (layout in
+  :func:`flatten_graphs`); it comes first, and kinds after it (``graph+zc``) become graph-level features;
 * ``zc``: zero-cost proxy and cost values read from an archbench table (any proxy set), as in
   Krishnakumar et al., NAS-Bench-Suite-Zero (NeurIPS 2022). The proxies' inputs (task, batch, resolution,
   network size, init, BN mode) are the table's recorded protocols, copied into :attr:`Encoded.provenance`.
@@ -53,8 +53,10 @@ def parse_spec(spec: str, space: SearchSpace) -> tuple[str, ...]:
         raise ValueError(f"empty encoding spec {spec!r} (valid kinds: {', '.join(valid)})")
     if len(set(kinds)) != len(kinds):
         raise ValueError(f"encoding spec {spec!r} names a kind twice")
-    if GRAPH_KIND in kinds and len(kinds) > 1:
-        raise ValueError(f"encoding {GRAPH_KIND!r} is the GNN's op graph and cannot be combined ({spec!r})")
+    if GRAPH_KIND in kinds and kinds[0] != GRAPH_KIND:
+        raise ValueError(
+            f"encoding {GRAPH_KIND!r} must come first: '{GRAPH_KIND}+<graph-level features>' ({spec!r})"
+        )
     return kinds
 
 
@@ -72,18 +74,24 @@ def _space_encoding(space: SearchSpace, archs: Sequence[Architecture], kind: str
 
 
 # ---- op graphs ----------------------------------------------------------------------------------------------
-def flatten_graphs(space: SearchSpace, archs: Sequence[Architecture]) -> tuple[np.ndarray, tuple[str, ...]]:
-    """Op graphs as fixed-width rows ``[N, V, adjacency (N*N), node op one-hot (N*V)]``.
+def flatten_graphs(
+    space: SearchSpace, archs: Sequence[Architecture], extra: np.ndarray | None = None
+) -> tuple[np.ndarray, tuple[str, ...]]:
+    """Op graphs as rows ``[N, V, G, adjacency (N*N), node op one-hot (N*V), graph-level features (G)]``.
 
     ``N`` is the largest node count among ``archs`` (smaller graphs are zero-padded: a padded node has
     no op), ``V`` the size of the space's node vocabulary (``space.vocab``). Graph predictors take any
     ``N`` (rows of different batches may differ in width); :func:`unflatten_graph` inverts the layout.
+    ``extra`` (rows x G) are graph-level features (e.g. zero-cost proxies) a GNN reads beside its pooling.
     """
     graphs = [space.graph(a) for a in archs]
     vocab = tuple(space.vocab)
     n = max(len(g.ops) for g in graphs)
-    rows = np.zeros((len(graphs), 2 + n * n + n * len(vocab)))
-    rows[:, 0], rows[:, 1] = n, len(vocab)
+    g_width = 0 if extra is None else extra.shape[1]
+    rows = np.zeros((len(graphs), 3 + n * n + n * len(vocab) + g_width))
+    rows[:, 0], rows[:, 1], rows[:, 2] = n, len(vocab), g_width
+    if g_width:
+        rows[:, rows.shape[1] - g_width :] = extra
     for r, g in enumerate(graphs):
         unknown = sorted(set(g.ops) - set(vocab))
         if unknown:
@@ -93,23 +101,27 @@ def flatten_graphs(space: SearchSpace, archs: Sequence[Architecture]) -> tuple[n
         adjacency[:k, :k] = np.asarray(g.adjacency, dtype=np.float64)
         ops = np.zeros((n, len(vocab)))
         ops[np.arange(k), [vocab.index(op) for op in g.ops]] = 1.0
-        rows[r, 2:] = np.concatenate([adjacency.ravel(), ops.ravel()])
+        rows[r, 3 : 3 + n * n + n * len(vocab)] = np.concatenate([adjacency.ravel(), ops.ravel()])
     columns = (
         "n_nodes",
         "vocab",
+        "graph_features",
         *(f"adj_{i}_{j}" for i in range(n) for j in range(n)),
         *(f"op_{i}_{v}" for i in range(n) for v in vocab),
+        *(f"graph_feature_{i}" for i in range(g_width)),
     )
     return rows, columns
 
 
-def unflatten_graph(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Adjacency ``(rows, N, N)`` and node op one-hot ``(rows, N, V)`` of :func:`flatten_graphs` rows."""
+def unflatten_graph(X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Adjacency ``(rows, N, N)``, node op one-hot ``(rows, N, V)`` and graph-level features ``(rows, G)``
+    of :func:`flatten_graphs` rows."""
     X = np.asarray(X, dtype=np.float64)
-    n, v = int(X[0, 0]), int(X[0, 1])
-    if X.shape[1] != 2 + n * n + n * v or not (X[:, 0] == n).all() or not (X[:, 1] == v).all():
+    n, v, g = (int(x) for x in X[0, :3])
+    if X.shape[1] != 3 + n * n + n * v + g or not (X[:, :3] == X[0, :3]).all():
         raise ValueError("rows are not flattened op graphs (see predictors.encodings.flatten_graphs)")
-    return X[:, 2 : 2 + n * n].reshape(-1, n, n), X[:, 2 + n * n :].reshape(-1, n, v)
+    adjacency = X[:, 3 : 3 + n * n].reshape(-1, n, n)
+    return adjacency, X[:, 3 + n * n : 3 + n * n + n * v].reshape(-1, n, v), X[:, X.shape[1] - g :]
 
 
 # ---- features from a table ---------------------------------------------------------------------------------
@@ -195,13 +207,11 @@ def encode(
     if not archs:
         raise ValueError("no architectures to encode")
     archs = [space.representative(a) for a in archs]
-    if kinds == (GRAPH_KIND,):
-        if not hasattr(space, "graph"):
-            raise ValueError(f"space {space.name!r} has no op graphs (space.graph) for the GNN")
-        X, columns = flatten_graphs(space, archs)
-        return Encoded(X, columns, spec, "graph", {"kinds": list(kinds)})
+    graph = kinds[0] == GRAPH_KIND
+    if graph and not hasattr(space, "graph"):
+        raise ValueError(f"space {space.name!r} has no op graphs (space.graph) for the GNN")
     blocks, columns, provenance = [], [], {"kinds": list(kinds)}
-    for kind in kinds:
+    for kind in kinds[1:] if graph else kinds:
         if kind == "zc":
             if table is None:
                 raise ValueError("encoding 'zc' needs a table of proxy values (--features-table)")
@@ -211,4 +221,7 @@ def encode(
             cols = tuple(f"{kind}_{i}" for i in range(X.shape[1]))
         blocks.append(X)
         columns.extend(cols)
+    if graph:
+        X, graph_columns = flatten_graphs(space, archs, np.hstack(blocks) if blocks else None)
+        return Encoded(X, graph_columns, spec, "graph", provenance)
     return Encoded(np.hstack(blocks), tuple(columns), spec, "vector", provenance)

@@ -45,8 +45,8 @@ def test_space_kinds_compose_and_unknown_kinds_are_named(archs):
         match="unknown encoding 'paths' for space 'nb201' \\(valid: onehot, adjacency, path, graph, zc\\)",
     ):
         parse_spec("onehot+paths", SPACE)
-    with pytest.raises(ValueError, match="cannot be combined"):
-        parse_spec("graph+onehot", SPACE)
+    with pytest.raises(ValueError, match="must come first"):
+        parse_spec("onehot+graph", SPACE)
     with pytest.raises(ValueError, match="names a kind twice"):
         parse_spec("path+path", SPACE)
 
@@ -62,8 +62,10 @@ def test_equivalent_cells_get_equal_encodings():
 
 
 def test_graph_rows_round_trip(archs):
-    X, columns = flatten_graphs(SPACE, archs)
-    adjacency, ops = unflatten_graph(X)
+    extra = np.arange(60.0).reshape(30, 2)
+    X, columns = flatten_graphs(SPACE, archs, extra)
+    adjacency, ops, features = unflatten_graph(X)
+    assert np.array_equal(features, extra)
     for row, arch in enumerate(archs):
         graph = SPACE.graph(arch)
         n = graph.num_nodes
@@ -95,3 +97,16 @@ def test_zc_refuses_the_target_a_missing_metric_and_a_missing_table(zc_table, ar
         encode(SPACE, archs, "zc", table=zc_table, features=["snip"])
     with pytest.raises(ValueError, match="needs a table"):
         encode(SPACE, archs, "zc")
+
+
+def test_gnn_reads_graph_level_zc_features_and_round_trips(zc_table, archs, tmp_path, one_torch_thread):
+    from predictors.base import load_predictor, make_predictor
+
+    encoded = encode(SPACE, archs, "graph+zc", table=zc_table, task="cifar10", exclude=["val_acc"])
+    assert encoded.input == "graph" and encoded.columns[-2:] == ("graph_feature_0", "graph_feature_1")
+    y = np.array([a.string.count("conv") for a in archs], dtype=float)
+    model = make_predictor("gnn", epochs=20, members=1, width=8).fit(encoded.X[:20], y[:20])
+    loaded = load_predictor(model.save(tmp_path / "gnn"))
+    assert np.array_equal(model.predict(encoded.X[20:]).mean, loaded.predict(encoded.X[20:]).mean)
+    with pytest.raises(ValueError, match="graph features"):
+        model.predict(encode(SPACE, archs, "graph").X)
