@@ -59,6 +59,30 @@ def register(sub: argparse._SubParsersAction) -> None:
     fit.add_argument("--out", type=Path, required=True, help="new folder for the saved predictor")
     fit.set_defaults(func=_fit)
 
+    tr = actions.add_parser(
+        "transfer",
+        help="few-shot latency transfer to unseen devices, leave-one-device-out (HELP-style)",
+        description="Hold out each device (all its batch-size settings), pretrain on the others, adapt from "
+        "--shots reference cells of the held-out device, and report Kendall tau-b on the protocol's test cells "
+        "beside a shots-only model and the zero-shot mean of the source devices.",
+    )
+    tr.add_argument(
+        "--latency", type=Path, required=True, help="table of per-device latencies (import hw-table)"
+    )
+    tr.add_argument("--metric", default="latency", help="latency metric in the table (default: latency)")
+    tr.add_argument("--space", default="nb201", help="search space (default: nb201)")
+    tr.add_argument(
+        "--encoding", default="onehot", help="cell encoding (default: onehot: dead convs still run)"
+    )
+    tr.add_argument(
+        "--shots", type=int, default=10, help="measured reference cells per new device (default: 10)"
+    )
+    tr.add_argument("--source-cells", type=int, default=1000, help="cells per source device (default: 1000)")
+    tr.add_argument("--groups", type=name_list, default=None, help="device groups to hold out (default: all)")
+    tr.add_argument("--seed", type=int, default=0, help="draw of the reference and source cells (default: 0)")
+    tr.add_argument("--out", type=Path, required=True, help="new folder for transfer.csv and transfer.md")
+    tr.set_defaults(func=_transfer)
+
     pr = actions.add_parser("predict", help="predict architectures with a saved predictor (CSV to stdout)")
     pr.add_argument("--model", type=Path, required=True, help="folder written by 'predictors fit'")
     pr.add_argument("--arch", action="append", default=[], help="architecture string (repeatable)")
@@ -225,4 +249,44 @@ def _predict(args: argparse.Namespace) -> int:
     for i, arch in enumerate(archs):
         std = "" if pred.std is None else f"{pred.std[i]:.6g}"
         print(f"{arch.string},{arch.arch_id},{pred.mean[i]:.6g},{std}")
+    return 0
+
+
+def _transfer(args: argparse.Namespace) -> int:
+    import spaces
+    from benchmarks.store import atomic_folder
+    from benchmarks.table import open_table
+    from predictors.encodings import encode
+    from predictors.protocol import EvalProtocol, make_splits, space_classes
+    from predictors.transfer import latency_matrix, transfer_evaluation
+
+    if args.out.exists():
+        raise CLIError(f"{args.out} already exists; choose a new folder")
+    if args.shots < 3:
+        raise CLIError(f"--shots must be >= 3, got {args.shots}")
+    table = open_table(args.latency)
+    matrix = latency_matrix(table, args.metric)
+    space = spaces.get(args.space)
+    splits = make_splits(EvalProtocol(space=args.space), space_classes(args.space))
+    test_ids = set(splits.test)
+    archs = {a: space.parse(a) for a in matrix.index}
+    test = [a for a, arch in archs.items() if arch.arch_id in test_ids]
+    pool = [a for a, arch in archs.items() if arch.arch_id not in test_ids]
+    cells = list(archs)
+    X = encode(space, [archs[a] for a in cells], args.encoding, per_class=False).X  # a cost: each cell itself
+    result = transfer_evaluation(
+        matrix, dict(zip(cells, X)), test, pool, args.shots, args.source_cells, args.seed, args.groups
+    )
+    frame = result.table
+    text = frame.to_string(index=False, float_format=lambda v: f"{v:.3f}")
+    means = frame[["transfer", "shots_only", "zero_shot_mean"]].mean()
+    summary = "mean Kendall tau: " + ", ".join(f"{k} {v:.3f}" for k, v in means.items())
+    with atomic_folder(args.out) as tmp:
+        frame.to_csv(tmp / "transfer.csv", index=False)
+        (tmp / "transfer.md").write_text(
+            f"# Latency transfer, {args.shots} shots, encoding {args.encoding}\n\n```\n{text}\n```\n\n{summary}\n"
+        )
+    print(text)
+    print(summary)
+    print(f"outputs: {args.out / 'transfer.csv'}  {args.out / 'transfer.md'}")
     return 0

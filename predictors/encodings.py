@@ -197,8 +197,12 @@ def encode(
     features: Sequence[str] | None = None,
     task: str | None = None,
     exclude: Sequence[str] = (),
+    per_class: bool = True,
 ) -> Encoded:
-    """Encode ``archs`` (functional representatives are used) by ``spec``; see the module docstring.
+    """Encode ``archs`` by ``spec``; see the module docstring.
+
+    ``per_class`` (for functional targets such as accuracy) encodes each architecture as its class
+    representative; cost targets (latency: a dead conv still runs) pass ``per_class=False``.
 
     ``table``/``features``/``task``/``exclude`` serve the ``zc`` kind (features default to every proxy
     and cost metric in the table; ``exclude`` names the target, refused as a feature).
@@ -206,7 +210,8 @@ def encode(
     kinds = parse_spec(spec, space)
     if not archs:
         raise ValueError("no architectures to encode")
-    archs = [space.representative(a) for a in archs]
+    if per_class:
+        archs = [space.representative(a) for a in archs]
     graph = kinds[0] == GRAPH_KIND
     if graph and not hasattr(space, "graph"):
         raise ValueError(f"space {space.name!r} has no op graphs (space.graph) for the GNN")
