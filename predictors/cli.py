@@ -83,6 +83,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     tr.add_argument("--out", type=Path, required=True, help="new folder for transfer.csv and transfer.md")
     tr.set_defaults(func=_transfer)
 
+    su = actions.add_parser(
+        "surrogate",
+        help="a surrogate table: a fitted predictor's mean (and std) for every class of its space",
+        description="Predict every equivalence class of the model's space and release the predictions as an "
+        "archbench table (metrics <target>_surrogate and <target>_surrogate_std, device 'surrogate').",
+    )
+    su.add_argument("--model", type=Path, required=True, help="folder written by 'predictors fit'")
+    su.add_argument("--features-table", type=Path, default=None, help="table of proxy values for 'zc'")
+    su.add_argument("--out", type=Path, required=True, help="new folder for journal.sqlite and table/")
+    su.set_defaults(func=_surrogate)
+
     pr = actions.add_parser("predict", help="predict architectures with a saved predictor (CSV to stdout)")
     pr.add_argument("--model", type=Path, required=True, help="folder written by 'predictors fit'")
     pr.add_argument("--arch", action="append", default=[], help="architecture string (repeatable)")
@@ -195,6 +206,7 @@ def _fit(args: argparse.Namespace) -> int:
         "encoding": args.encoding,
         "features": list(encoded.provenance.get("zc", {}).get("metrics", [])),
         "target": args.target,
+        "unit": truth.metrics.get(args.target, {}).get("unit", ""),
         "task": args.task,
         "protocol_hash": protocol.hash,
         "splits_sha256": splits.hash,
@@ -289,4 +301,15 @@ def _transfer(args: argparse.Namespace) -> int:
     print(text)
     print(summary)
     print(f"outputs: {args.out / 'transfer.csv'}  {args.out / 'transfer.md'}")
+    return 0
+
+
+def _surrogate(args: argparse.Namespace) -> int:
+    from benchmarks.table import open_table
+    from predictors.base import load_predictor
+    from predictors.surrogate import surrogate_table
+
+    model = load_predictor(args.model)
+    features = open_table(args.features_table) if args.features_table else None
+    print(f"surrogate table -> {surrogate_table(model, args.model, args.out, features)}")
     return 0

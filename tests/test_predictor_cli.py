@@ -137,3 +137,24 @@ def test_fit_refuses_a_train_size_larger_than_the_pool_and_an_existing_folder(ca
         tmp_path / "m",
     )
     assert code == 2 and "already exists" in err
+
+
+def test_surrogate_table_answers_every_cell_with_mean_and_std(capsys, truth, tmp_path):
+    from benchmarks.table import open_table
+
+    model, out = tmp_path / "rf", tmp_path / "sur"
+    fit = ["predictors", "fit", "--truth", truth, "--predictor", "random_forest", "--encoding", "path"]
+    assert call(capsys, *fit, "--train-size", "10", "--out", model)[0] == 0
+    code, _, err = call(capsys, "predictors", "surrogate", "--model", model, "--out", out)
+    assert code == 0, err
+    table = open_table(out / "table")
+    wide = table.wide()
+    assert wide.shape == (6466, 2) and (wide["test_acc_200ep_surrogate_std"] >= 0).all()
+    member = "|nor_conv_3x3~0|+|none~0|none~1|+|skip_connect~0|none~1|none~2|"
+    assert table.value(arch=member, metric="test_acc_200ep_surrogate") == pytest.approx(
+        wide.loc[table.locate(arch=member).arch_id, "test_acc_200ep_surrogate"]
+    )
+    assert table.metrics["test_acc_200ep_surrogate"]["unit"] == "%"
+    assert set(table.records["device"].astype(str)) == {"surrogate"}
+    code, _, err = call(capsys, "predictors", "surrogate", "--model", model, "--out", out)
+    assert code == 2 and "already exists" in err
