@@ -20,6 +20,10 @@ from benchmarks.storage.journal import Journal
 from benchmarks.storage.schema import arch_fields, arch_row, make_record, utc_now
 from benchmarks.storage.store import export, sha256_file
 from spaces.jsonio import JSONInputError, load_bounded
+
+# NASLib's NB201 keys now live with the space (spaces.nb201_naslib); these names stay importable from
+# here, where archbench 0.1 users found them.
+from spaces.nb201_naslib import NB201_EDGE_ORDER, NB201_OPS, naslib_from_nb201, nb201_from_naslib  # noqa: F401
 from spaces.specs import MAX_SEED, sha256_of
 
 if TYPE_CHECKING:
