@@ -241,7 +241,10 @@ def _archs_for(args: argparse.Namespace) -> tuple[tuple[str, ...], tuple[str, ..
                 raise CLIError(f"{args.archs}:{number}: {exc}") from None
         return tuple(dict.fromkeys(parsed)), ()
     if args.all or args.all_unique:
-        cells = list(space.enumerate())
+        try:
+            cells = list(spaces.requires(space, spaces.EnumerableSpace, "--all / --all-unique").enumerate())
+        except spaces.MissingCapability as exc:
+            raise CLIError(str(exc)) from None
         strings = tuple(a.string for a in cells)
         if args.all:
             return strings, ()

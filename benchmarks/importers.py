@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -81,6 +80,8 @@ def read_keyed_rows(
     if frame.empty:
         raise ValueError(f"{path}: no rows")
     space = spaces.get(space_name)
+    if key == "index":
+        spaces.requires(space, spaces.EnumerableSpace, f"{path}: architectures given by published index")
     archs = []
     for row, value in enumerate(frame[key_column], start=1):
         try:
@@ -176,15 +177,6 @@ def write_import(
 
 
 # ---- NASLib / NAS-Bench-Suite-Zero zero-cost JSON ------------------------------------------------------------
-NB201_OPS = ("skip_connect", "none", "nor_conv_3x3", "nor_conv_1x1", "avg_pool_3x3")
-"""NASLib's NB201 op codes: 0=skip_connect, 1=none, 2=nor_conv_3x3, 3=nor_conv_1x1, 4=avg_pool_3x3."""
-NB201_EDGE_ORDER = (0, 1, 3, 2, 4, 5)
-"""Arch-string edge position of each tuple element: NASLib lists edges e(1,2), e(1,3), e(1,4), e(2,3),
-e(2,4), e(3,4), which are arch-string positions p0, p1, p3, p2, p4, p5."""
-_NB201_KEY = re.compile(
-    r"^\(\s*([0-4])\s*,\s*([0-4])\s*,\s*([0-4])\s*,\s*([0-4])\s*,\s*([0-4])\s*,\s*([0-4])\s*\)$"
-)
-
 NASLIB_PROXIES = {
     "jacov": "jacob_cov",
     "grad_norm": "grad_norm",
@@ -208,28 +200,6 @@ NASLIB_TASKS = {"cifar10": "cifar10", "cifar100": "cifar100", "ImageNet16-120": 
 NASLIB_ACCURACY = "val_accuracy"
 """The per-architecture NB201 200-epoch validation accuracy (%) NASLib stores beside the proxies."""
 _NASLIB_IGNORED = ("id",)
-
-
-def nb201_from_naslib(key: str) -> str:
-    """The NB201 arch string of a NASLib op-index tuple key such as ``"(4, 0, 3, 1, 4, 3)"``."""
-    match = _NB201_KEY.match(str(key))
-    if not match:
-        raise ValueError(
-            f"{key!r} is not a NASLib NB201 key (a tuple of 6 op codes 0-4, e.g. '(4, 0, 3, 1, 4, 3)')"
-        )
-    ops = [""] * 6
-    for code, position in zip(match.groups(), NB201_EDGE_ORDER):
-        ops[position] = NB201_OPS[int(code)]
-    return f"|{ops[0]}~0|+|{ops[1]}~0|{ops[2]}~1|+|{ops[3]}~0|{ops[4]}~1|{ops[5]}~2|"
-
-
-def naslib_from_nb201(arch: str) -> str:
-    """The NASLib op-index tuple key of an NB201 arch string (the inverse of :func:`nb201_from_naslib`)."""
-    import spaces
-
-    parsed = spaces.get("nb201").parse(arch).string
-    ops = [part.split("~")[0] for part in parsed.replace("+", "").split("|") if part]
-    return "(" + ", ".join(str(NB201_OPS.index(ops[p])) for p in NB201_EDGE_ORDER) + ")"
 
 
 def _no_duplicate_keys(pairs: list[tuple[str, object]]) -> dict[str, object]:
@@ -273,12 +243,19 @@ def import_zero_cost_json(path: str | Path, out: str | Path, space_name: str = "
     :data:`NASLIB_TASKS`. Proxy scores and accuracies each get a protocol naming the source file and
     its SHA-256, so they are never averaged with computed numbers. Non-finite scores are kept as
     ``nan``/``inf`` records (a failure is a value); malformed keys, numbers or layout raise ValueError.
+    Architecture keys are read by the space's ``from_naslib(key) -> Architecture`` (NB201:
+    :func:`spaces.nb201_naslib.nb201_from_naslib`); a space without one is refused by name.
     """
     import spaces
 
     path, out = Path(path), Path(out)
-    if space_name != "nb201":
-        raise ValueError(f"zero-cost JSON import supports NASLib's nb201 keys only, not space {space_name!r}")
+    space = spaces.get(space_name)
+    from_naslib = getattr(space, "from_naslib", None)
+    if from_naslib is None:
+        raise ValueError(
+            f"zero-cost JSON import reads NASLib architecture keys, which space {space_name!r} does not "
+            "(it has no from_naslib)"
+        )
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such file")
     try:
@@ -289,7 +266,6 @@ def import_zero_cost_json(path: str | Path, out: str | Path, space_name: str = "
         raise ValueError(f"{path}: {exc}") from None
     if not isinstance(data, dict) or not data:
         raise ValueError(f"{path}: expected an object of datasets ({', '.join(NASLIB_TASKS)})")
-    space = spaces.get(space_name)
     source = {"source": path.name, "source_sha256": sha256_file(path), "space": space.name}
     proxy_protocol = {"import": "naslib-zero-cost-json", "field": "score", **source}
     accuracy_protocol = {
@@ -310,7 +286,7 @@ def import_zero_cost_json(path: str | Path, out: str | Path, space_name: str = "
         for key, fields in entries.items():
             where = f"{path}: {dataset} {key}"
             try:
-                arch = space.parse(nb201_from_naslib(key))
+                arch = from_naslib(key)
             except ValueError as exc:
                 raise ValueError(f"{path}: dataset {dataset!r}: {exc}") from None
             if arch.string in seen:

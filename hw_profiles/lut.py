@@ -1,30 +1,38 @@
-"""Lookup-table latency model for NB201 networks (the nn-Meter idea).
+"""Lookup-table latency model for the networks of a decomposable space (the nn-Meter idea).
 
 nn-Meter (Zhang et al., "nn-Meter: Towards Accurate Latency Prediction of Deep-Learning Model
 Inference on Diverse Edge Devices", MobiSys 2021) predicts a network's latency as the sum of its
-kernels' latencies measured once per device. Here the kernels are the NB201 building blocks, each
-measured on the target in isolation under the same :class:`MeasurementProtocol`: the five cell ops
-and the node additions at every stage's channels x resolution, the stem, the two residual
-reduction blocks (stride 2) and the classifier head. A cell network's raw prediction is
+kernels' latencies measured once per device. Here the kernels are the space's blocks
+(:class:`spaces.capabilities.DecomposableSpace`), each measured on the target in isolation under the
+same :class:`MeasurementProtocol`: ``space.block_set`` lists every block a network of the space may
+run (for NB201: the five cell ops and the node additions at every stage's channels x resolution, the
+stem, the two residual reduction blocks and the classifier head), and ``space.blocks(arch)`` the
+blocks one network runs, grouped with repeat counts. A network's raw prediction is
 
-    stem + head + reduction_1 + reduction_2 + N * sum_stages (sum_edges op + 3 additions),
+    sum over groups of  repeat * (sum over uses of count * latency(block)),
+
+for NB201 ``stem + reductions + head + N * sum_stages (sum_edges op + 3 additions)``.
 
 Blocks measured alone do not cost what they cost inside a network (warm caches, dispatch and
 allocation patterns differ by op kind), so the LUT is calibrated per op kind, as nn-Meter calibrates
-its kernels: with ``T_g`` the LUT time of all edges in calibration group g (summed over stages and
-cells), ``measured ~ sum_g s_g * T_g + b`` by least squares on the relative errors (each row
-weighted by 1 / measured, since accuracy is judged relatively) on a set of measured networks, per
-batch size. ``skip_connect`` runs no kernel, and the stem, head, reductions and additions are the same
-in every cell network, so they fold into ``b``. With ``s_g = 1`` and ``b = 0`` this is the raw sum.
+its kernels: with ``T_g`` the LUT time of all architecture-dependent blocks in calibration group g
+(summed over repeats), ``measured ~ sum_g s_g * T_g + b`` by least squares on the relative errors
+(each row weighted by 1 / measured, since accuracy is judged relatively) on a set of measured
+networks, per batch size. Blocks whose op is not one of the space's ``calibrated_ops`` (NB201's
+``skip_connect`` runs no kernel) and the fixed blocks every network has fold into ``b``. With
+``s_g = 1`` and ``b = 0`` this is the raw sum.
 
-The groups are a registered :data:`CALIBRATIONS` choice: ``kind`` (one scale per op kind) or
-``kind_node`` (per op kind and the node the edge feeds: an edge's cost inside a network depends on
-its place in the cell's data flow, which tensors are alive and cached around it; at batch 64 on a
-2-core Xeon a count-only correction missed the cells' latencies by 2-4 % depending on where their
-convolutions sat, docs/hw_profiles.md). :func:`choose_calibration`
+The groups are a registered :data:`GROUPINGS` choice: ``kind`` (one scale per op kind) or
+``kind_node`` (per op kind and the block's position, for cells the node the edge feeds: an edge's
+cost inside a network depends on its place in the cell's data flow, which tensors are alive and
+cached around it; at batch 64 on a 2-core Xeon a count-only correction missed NB201 cells' latencies
+by 2-4 % depending on where their convolutions sat, docs/hw_profiles.md). :func:`choose_calibration`
 picks one by cross-validation on the fitting networks alone. Accuracy is reported as nn-Meter does,
 on held-out networks used neither for the table nor for the correction: the share predicted within
 +-10 % of measured, the RMSE and Spearman's rank correlation.
+
+The LUT asks its space for everything space-specific; architectures are given as
+:class:`~spaces.base.Architecture` objects or, for cell spaces, as edge-op sequences.
 """
 
 from __future__ import annotations
@@ -39,25 +47,40 @@ from pathlib import Path
 from typing import Any
 
 from hw_profiles.protocol import MeasurementProtocol
+from spaces.base import Architecture
+from spaces.blocks import BlockGroup, BlockSpec
+from spaces.capabilities import CellSpace, DecomposableSpace, requires
 
-CELL_OPS = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
-CALIBRATED_OPS = ("none", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
-"""Cell op kinds whose LUT time gets its own scale (``skip_connect`` runs no kernel)."""
-ADDS_PER_CELL = 3  # node 2 sums two edges, node 3 three: 1 + 2 additions
-EDGE_NODES = (1, 2, 2, 3, 3, 3)
-"""The node each of NB201's six edges feeds, in the published edge order (0>1, 0>2, 1>2, 0>3, 1>3, 2>3)."""
+DEFAULT_SPACE = "nb201"
+"""The space of a LUT that names none (every LUT file written before LUTs named their space)."""
 
 GROUPINGS: dict[str, Callable[[str, int], str]] = {
-    "kind": lambda op, node: op,
-    "kind_node": lambda op, node: f"{op}>{node}",
+    "kind": lambda op, position: op,
+    "kind_node": lambda op, position: f"{op}>{position}",
 }
-"""Calibration choices: each names the group of an edge with a calibrated op kind and its node."""
+"""Calibration choices: each names the group of a block with a calibrated op and its position."""
 
-CALIBRATIONS: dict[str, tuple[str, ...]] = {
-    name: tuple(dict.fromkeys(group(op, node) for op in CALIBRATED_OPS for node in sorted(set(EDGE_NODES))))
-    for name, group in GROUPINGS.items()
-}
-"""Each calibration choice's groups, in order (each gets a scale; an intercept follows)."""
+
+def calibration_groups(space: DecomposableSpace, calibration: str) -> tuple[str, ...]:
+    """The groups of ``calibration`` for ``space``, in order (each gets a scale; an intercept follows)."""
+    check_calibration(calibration)
+    group = GROUPINGS[calibration]
+    return tuple(
+        dict.fromkeys(group(op, pos) for op in space.calibrated_ops for pos in space.block_positions)
+    )
+
+
+def _decomposable(name: str) -> DecomposableSpace:
+    import spaces
+
+    return requires(spaces.get(name), DecomposableSpace, "a LUT latency model")
+
+
+def __getattr__(name: str) -> Any:
+    if name == "CALIBRATIONS":  # the default space's groups, for callers that name no space
+        space = _decomposable(DEFAULT_SPACE)
+        return {cal: calibration_groups(space, cal) for cal in GROUPINGS}
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class CalibrationError(ValueError):
@@ -66,14 +89,9 @@ class CalibrationError(ValueError):
 
 def check_calibration(calibration: str, also: tuple[str, ...] = ()) -> None:
     """ValueError naming the valid choices unless ``calibration`` is registered (or one of ``also``)."""
-    if calibration not in (*also, *CALIBRATIONS):
-        valid = ", ".join((*also, *CALIBRATIONS))
+    if calibration not in (*also, *GROUPINGS):
+        valid = ", ".join((*also, *GROUPINGS))
         raise ValueError(f"unknown LUT calibration {calibration!r} (valid: {valid})")
-
-
-def _check_cell(ops: Sequence[str]) -> None:
-    if len(ops) != len(EDGE_NODES):
-        raise ValueError(f"an NB201 cell has {len(EDGE_NODES)} edge ops, got {len(ops)}")
 
 
 ROUND_STATISTICS: dict[str, Callable[[Sequence[float]], float]] = {"min": min, "median": statistics.median}
@@ -95,89 +113,23 @@ def combine_rounds(values: Sequence[float], statistic: str = "min") -> float:
     return float(ROUND_STATISTICS[statistic](measured)) if measured else float("nan")
 
 
-@dataclass(frozen=True)
-class BlockSpec:
-    """One LUT entry to measure: a block kind, its op, channels in/out, input resolution and stride."""
-
-    kind: str
-    op: str
-    c_in: int
-    c_out: int
-    resolution: int
-    stride: int = 1
-
-    @property
-    def key(self) -> str:
-        """Stable row key, e.g. ``cell_op|nor_conv_3x3|16>16|r32|s1``."""
-        return f"{self.kind}|{self.op}|{self.c_in}>{self.c_out}|r{self.resolution}|s{self.stride}"
-
-
-def _stages(C: int, resolution: int) -> list[tuple[int, int]]:
-    return [(C * 2**s, resolution // 2**s) for s in range(3)]
-
-
-def nb201_blocks(C: int, resolution: int, in_channels: int, num_classes: int) -> list[BlockSpec]:
-    """Every block an NB201 network of width ``C`` at ``resolution`` is made of."""
-    blocks = [BlockSpec("stem", "conv3x3_bn", in_channels, C, resolution)]
-    for c, r in _stages(C, resolution):
-        blocks += [BlockSpec("cell_op", op, c, c, r) for op in CELL_OPS]
-        blocks.append(BlockSpec("add", "add", c, c, r))
-    for c, r in _stages(C, resolution)[1:]:
-        blocks.append(BlockSpec("reduction", "resnet_basic", c // 2, c, r * 2, stride=2))
-    blocks.append(BlockSpec("head", f"bn_relu_pool_linear{num_classes}", 4 * C, num_classes, resolution // 4))
-    return blocks
-
-
-def block_module(block: BlockSpec, batch: int = 1) -> Any:
-    """A freshly initialised ``nn.Module`` of ``block`` (built from the same classes as the network)."""
-    import torch
-    import torch.nn as nn
-
-    from spaces.nb201_net import ResidualReduction, make_op
-
-    class Add(nn.Module):
-        """A node addition: the input plus a fixed tensor of the same shape."""
-
-        def __init__(self, shape: tuple[int, ...]) -> None:
-            super().__init__()
-            self.register_buffer("other", torch.ones(shape))
-
-        def forward(self, x: torch.Tensor) -> torch.Tensor:
-            return x + self.other
-
-    if block.kind == "stem":
-        return nn.Sequential(
-            nn.Conv2d(block.c_in, block.c_out, 3, padding=1, bias=False), nn.BatchNorm2d(block.c_out)
-        )
-    if block.kind == "cell_op":
-        return make_op(block.op, block.c_in)
-    if block.kind == "reduction":
-        return ResidualReduction(block.c_in, block.c_out)
-    if block.kind == "head":
-        return nn.Sequential(
-            nn.BatchNorm2d(block.c_in),
-            nn.ReLU(inplace=False),
-            nn.AdaptiveAvgPool2d(1),
-            nn.Flatten(1),
-            nn.Linear(block.c_in, block.c_out),
-        )
-    return Add((batch, block.c_in, block.resolution, block.resolution))  # two full tensors, as in a cell
-
-
-def _block_input_and_module(block: BlockSpec, batch: int) -> tuple[Any, Any]:
+def _block_input_and_module(space: DecomposableSpace, block: BlockSpec, batch: int) -> tuple[Any, Any]:
     import torch
 
-    generator = torch.Generator().manual_seed(0)
-    x = torch.randn(batch, block.c_in, block.resolution, block.resolution, generator=generator)
+    x = space.block_input(block, batch, torch.Generator().manual_seed(0))
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(0)
-        module = block_module(block, batch)
+        module = space.block_module(block, batch)
     return module.eval(), x
 
 
 @dataclass
 class LatencyLUT:
-    """Measured block latencies (ms) per batch size, with the protocol and target they came from."""
+    """Measured block latencies (ms) per batch size, with the protocol, space and network shape.
+
+    ``C`` and ``N`` are the width and cells-per-stage build options the blocks were listed for, and
+    ``space`` the registered decomposable space they belong to.
+    """
 
     protocol: MeasurementProtocol
     C: int
@@ -187,7 +139,17 @@ class LatencyLUT:
     correction: dict[int, tuple[float, ...]] = field(default_factory=dict)
     """Per batch: the scale of each calibration group's LUT time, then the intercept (ms)."""
     calibration: dict[int, str] = field(default_factory=dict)
-    """Per batch: the :data:`CALIBRATIONS` choice its correction was fitted with (``kind`` if absent)."""
+    """Per batch: the :data:`GROUPINGS` choice its correction was fitted with (``kind`` if absent)."""
+    space: str = DEFAULT_SPACE
+
+    @property
+    def decomposable(self) -> DecomposableSpace:
+        """The LUT's space (MissingCapability if it cannot be decomposed into blocks)."""
+        return _decomposable(self.space)
+
+    def groups(self, calibration: str) -> tuple[str, ...]:
+        """The calibration groups of ``calibration`` in this LUT's space."""
+        return calibration_groups(self.decomposable, calibration)
 
     def latency(self, key: str, batch: int) -> float:
         """The LUT entry ``key`` at ``batch`` (KeyError naming it if absent)."""
@@ -196,40 +158,42 @@ class LatencyLUT:
                 return row["latency_ms"]
         raise KeyError(f"LUT has no entry {key!r} at batch {batch}")
 
-    def raw(self, ops: Sequence[str], batch: int) -> float:
-        """Sum of block latencies (ms) for the cell with edge ``ops`` (no overhead correction)."""
-        _check_cell(ops)
-        task_blocks = {r["key"]: r for r in self.rows if r["batch"] == batch}
-        if not task_blocks:
+    def blocks(self, arch: Architecture | Sequence[str]) -> tuple[BlockGroup, ...]:
+        """The blocks of ``arch`` (an architecture, or a cell space's edge ops) in this LUT's network shape."""
+        space = self.decomposable
+        if not isinstance(arch, Architecture):
+            arch = requires(space, CellSpace, "a LUT given edge ops").from_ops(arch)
+        return space.blocks(arch, self.protocol.task, self.resolution, C=self.C, N=self.N)
+
+    def raw(self, arch: Architecture | Sequence[str], batch: int) -> float:
+        """Sum of block latencies (ms) for ``arch``'s network (no overhead correction)."""
+        groups = self.blocks(arch)
+        if not any(r["batch"] == batch for r in self.rows):
             raise KeyError(
                 f"LUT has no entries at batch {batch} (has {sorted({r['batch'] for r in self.rows})})"
             )
         total = 0.0
-        for row in task_blocks.values():
-            if row["kind"] in ("stem", "head", "reduction"):
-                total += row["latency_ms"]
-        for c, r in _stages(self.C, self.resolution):
-            cell = sum(self.latency(BlockSpec("cell_op", op, c, c, r).key, batch) for op in ops)
-            cell += ADDS_PER_CELL * self.latency(BlockSpec("add", "add", c, c, r).key, batch)
-            total += self.N * cell
+        for group in groups:
+            total += group.repeat * sum(use.count * self.latency(use.block.key, batch) for use in group.uses)
         return total
 
-    def op_times(self, ops: Sequence[str], batch: int, calibration: str = "kind") -> list[float]:
-        """``T_g`` per group of ``calibration`` (:data:`CALIBRATIONS`): LUT ms of all its edges."""
-        check_calibration(calibration)
-        _check_cell(ops)
-        group, times = GROUPINGS[calibration], dict.fromkeys(CALIBRATIONS[calibration], 0.0)
-        for c, r in _stages(self.C, self.resolution):
-            for op, node in zip(ops, EDGE_NODES):
-                if op in CALIBRATED_OPS:
-                    times[group(op, node)] += self.N * self.latency(
-                        BlockSpec("cell_op", op, c, c, r).key, batch
+    def op_times(
+        self, arch: Architecture | Sequence[str], batch: int, calibration: str = "kind"
+    ) -> list[float]:
+        """``T_g`` per group of ``calibration`` (:data:`GROUPINGS`): LUT ms of all its blocks."""
+        times = dict.fromkeys(self.groups(calibration), 0.0)
+        group, calibrated = GROUPINGS[calibration], self.decomposable.calibrated_ops
+        for blocks in self.blocks(arch):
+            for use in blocks.uses:
+                if use.position is not None and use.block.op in calibrated:
+                    times[group(use.block.op, use.position)] += (
+                        blocks.repeat * use.count * self.latency(use.block.key, batch)
                     )
         return list(times.values())
 
     def fit(
         self,
-        ops_list: Sequence[Sequence[str]],
+        ops_list: Sequence[Architecture | Sequence[str]],
         measured_ms: Sequence[float],
         batch: int,
         calibration: str = "kind",
@@ -240,12 +204,17 @@ class LatencyLUT:
         return coef
 
     def _solve(
-        self, ops_list: Sequence[Sequence[str]], measured_ms: Sequence[float], batch: int, calibration: str
+        self,
+        ops_list: Sequence[Architecture | Sequence[str]],
+        measured_ms: Sequence[float],
+        batch: int,
+        calibration: str,
     ) -> tuple[float, ...]:
         import numpy as np
 
         check_calibration(calibration)
-        need = len(CALIBRATIONS[calibration]) + 1
+        groups = self.groups(calibration)
+        need = len(groups) + 1
         if len(ops_list) != len(measured_ms) or len(ops_list) < need:
             raise CalibrationError(
                 f"calibrating the LUT ({calibration}) needs >= {need} measured networks, got "
@@ -255,7 +224,7 @@ class LatencyLUT:
         target = np.asarray(measured_ms, dtype=float)
         if not np.all(np.isfinite(target)) or np.any(target <= 0):
             raise ValueError("calibrating the LUT needs finite, positive measured latencies")
-        unseen = [g for g, column in zip(CALIBRATIONS[calibration], design.T) if not column.any()]
+        unseen = [g for g, column in zip(groups, design.T) if not column.any()]
         if unseen or np.linalg.matrix_rank(design) < design.shape[1]:
             # lstsq would give such a group scale 0: every network using it would lose that op's time
             raise CalibrationError(
@@ -266,13 +235,15 @@ class LatencyLUT:
         coef, *_ = np.linalg.lstsq(design / target[:, None], np.ones_like(target), rcond=None)
         return tuple(float(c) for c in coef)
 
-    def predict(self, ops: Sequence[str], batch: int) -> float:
+    def predict(self, ops: Architecture | Sequence[str], batch: int) -> float:
         """Predicted latency (ms): the calibrated sum where a calibration was fitted, else the raw sum."""
         if batch not in self.correction:
             return self.raw(ops, batch)
         return self._apply(self.correction[batch], ops, batch, self.calibration.get(batch, "kind"))
 
-    def _apply(self, coef: Sequence[float], ops: Sequence[str], batch: int, calibration: str) -> float:
+    def _apply(
+        self, coef: Sequence[float], ops: Architecture | Sequence[str], batch: int, calibration: str
+    ) -> float:
         *scales, intercept = coef
         times = self.op_times(ops, batch, calibration)
         return sum(s * t for s, t in zip(scales, times, strict=True)) + intercept
@@ -300,6 +271,7 @@ class LatencyLUT:
             "resolution": self.resolution,
             "correction": {str(k): list(v) for k, v in self.correction.items()},
             "calibration": {str(k): v for k, v in self.calibration.items()},
+            "space": self.space,
         }
         table = table.replace_schema_metadata({b"archbench_lut": json.dumps(meta).encode()})
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -325,7 +297,8 @@ class LatencyLUT:
         if raw is None:
             raise ValueError(f"{path}: not an archbench latency LUT (no archbench_lut metadata)")
         meta = json.loads(raw)
-        lut = cls(MeasurementProtocol.from_dict(meta["protocol"]), meta["C"], meta["N"], meta["resolution"])
+        protocol = MeasurementProtocol.from_dict(meta["protocol"])
+        lut = cls(protocol, meta["C"], meta["N"], meta["resolution"], space=meta.get("space", DEFAULT_SPACE))
         lut.rows = table.to_pylist()
         lut.correction = {int(k): tuple(v) for k, v in meta["correction"].items()}
         lut.calibration = {int(k): v for k, v in meta.get("calibration", {}).items()}  # older files: kind
@@ -334,12 +307,12 @@ class LatencyLUT:
 
 def choose_calibration(
     lut: LatencyLUT,
-    ops_list: Sequence[Sequence[str]],
+    ops_list: Sequence[Architecture | Sequence[str]],
     measured_ms: Sequence[float],
     batch: int,
     folds: int = 5,
 ) -> tuple[str, dict[str, float]]:
-    """The :data:`CALIBRATIONS` choice with the lowest cross-validated RMS relative error, and every score.
+    """The :data:`GROUPINGS` choice with the lowest cross-validated RMS relative error, and every score.
 
     Only the given (fitting) networks are used: ``folds`` folds, network i in fold ``i % folds``, so
     held-out networks never take part in the choice. A choice that some fold's training part cannot
@@ -355,7 +328,7 @@ def choose_calibration(
     if not 2 <= folds <= n:
         raise ValueError(f"choosing a calibration needs 2 <= folds <= networks, got {folds} folds and {n}")
     scores: dict[str, float] = {}
-    for name in CALIBRATIONS:
+    for name in GROUPINGS:
         squared = []
         try:
             for fold in range(folds):
@@ -368,7 +341,7 @@ def choose_calibration(
             continue
         scores[name] = math.sqrt(sum(squared) / n)
     if not scores:
-        return next(iter(CALIBRATIONS)), scores
+        return next(iter(GROUPINGS)), scores
     return min(scores, key=scores.__getitem__), scores
 
 
@@ -388,16 +361,16 @@ def merge_rounds(rounds: Sequence[LatencyLUT], statistic: str = "min") -> Latenc
     if not rounds:
         raise ValueError("merging LUT rounds needs at least one LUT")
     first = rounds[0]
-    shape = (first.protocol.hash, first.C, first.N, first.resolution)
-    if any((o.protocol.hash, o.C, o.N, o.resolution) != shape for o in rounds[1:]):
-        raise ValueError("LUT rounds must share one protocol and network shape")
+    shape = (first.protocol.hash, first.C, first.N, first.resolution, first.space)
+    if any((o.protocol.hash, o.C, o.N, o.resolution, o.space) != shape for o in rounds[1:]):
+        raise ValueError("LUT rounds must share one protocol and network shape, in one space")
     entries: dict[tuple[str, int], list[dict[str, Any]]] = {}
     for lut in rounds:
         for row in lut.rows:
             entries.setdefault((row["key"], row["batch"]), []).append(row)
     if any(len(found) != len(rounds) for found in entries.values()):
         raise ValueError("LUT rounds must measure the same blocks at the same batch sizes")
-    merged = LatencyLUT(first.protocol, first.C, first.N, first.resolution)
+    merged = LatencyLUT(first.protocol, first.C, first.N, first.resolution, space=first.space)
     for found in entries.values():
         times = [r["latency_ms"] for r in found]
         value = combine_rounds(times, statistic)
@@ -408,22 +381,24 @@ def merge_rounds(rounds: Sequence[LatencyLUT], statistic: str = "min") -> Latenc
     return merged
 
 
-def profile_lut(protocol: MeasurementProtocol) -> LatencyLUT:
-    """Measure every NB201 block at every batch size of ``protocol`` on its target."""
+def profile_lut(protocol: MeasurementProtocol, space: str = DEFAULT_SPACE) -> LatencyLUT:
+    """Measure every block of ``space`` (``block_set``) at every batch size of ``protocol`` on its target.
+
+    The width ``C`` and cells per stage ``N`` come from the protocol's build options (default 16, 5).
+    """
     from hw_profiles.profile import profile_module
     from spaces.tasks import get_task
 
+    decomposable = _decomposable(space)
     task = get_task(protocol.task)
     options = protocol.build_options()
     C, N = int(options.get("C", 16)), int(options.get("N", 5))
-    resolution = protocol.resolution or task.resolution
-    if resolution % 4:
-        raise ValueError(f"nb201 needs an input resolution divisible by 4, got {resolution}")
+    resolution = decomposable.task_input(task, protocol.resolution).resolution  # type: ignore[attr-defined]
     timing = replace(protocol, metrics=("latency",))
-    lut = LatencyLUT(protocol, C, N, resolution)
+    lut = LatencyLUT(protocol, C, N, resolution, space=space)
     for batch in protocol.batch_sizes:
-        for block in nb201_blocks(C, resolution, task.in_channels, task.num_classes):
-            module, x = _block_input_and_module(block, batch)
+        for block in decomposable.block_set(task, resolution, C=C, N=N):
+            module, x = _block_input_and_module(decomposable, block, batch)
             found = {m.metric.rsplit("_b", 1)[0]: m for m in profile_module(module, x, timing)}
             lat = found["latency"]
             if lat.status != "ok":

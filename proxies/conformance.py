@@ -4,7 +4,9 @@ Each ``check_*`` is a small function ``check(proxy) -> None`` that raises Assert
 message naming the proxy and the rule. :func:`proxy_checks` picks the checks that apply from the
 proxy's card; :func:`check_proxy` runs them all and returns ``{check_name: "passed" | "failed: ..."}``.
 Third-party proxies (entry-point group ``archbench.proxies``) run through the same suite.
-The checks use a tiny NB201 network (C=4, N=1) at 8 px on the embedded data, so they take seconds.
+The architectures (standard and degenerate), the task, the tiny build options and the resolution come
+from the card of :data:`SPACE` (:class:`spaces.base.SpaceFixtures`); for NB201 that is a C=4, N=1
+network at 8 px on the embedded data, so the checks take seconds.
 """
 
 from __future__ import annotations
@@ -19,31 +21,49 @@ import torch
 from proxies.base import Proxy, ProxyContext, get_proxy
 from proxies.protocol import Protocol
 from proxies.runner import ProxyScore, score_architecture
+from spaces.base import SearchSpace, SpaceFixtures
+from spaces.conformance import run_checks
 
 Check = Callable[[Proxy], None]
 
-PROTOCOL = Protocol(task="mnist5k", batch_size=8, resolution=8, build={"C": 4, "N": 1})
-STANDARD_ARCHS = (
-    "|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|",
-    "|nor_conv_1x1~0|+|skip_connect~0|nor_conv_3x3~1|+|avg_pool_3x3~0|nor_conv_1x1~1|nor_conv_3x3~2|",
-    "|avg_pool_3x3~0|+|nor_conv_3x3~0|skip_connect~1|+|nor_conv_1x1~0|none~1|avg_pool_3x3~2|",
-)
-DEGENERATE_ARCH = "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|"
+SPACE = "nb201"
+"""The space the suite scores on; its card supplies the architectures and the tiny build."""
+BATCH_SIZE = 8
 
 
 @lru_cache(maxsize=1)
-def _space():
+def _space() -> SearchSpace:
     import spaces
 
-    return spaces.get("nb201")
+    space = spaces.get(SPACE)
+    if space.card.fixtures is None:
+        raise ValueError(f"space {SPACE!r} has no card fixtures to run the proxy conformance suite on")
+    return space
 
 
-def _score(
-    proxy: Proxy, arch: str = STANDARD_ARCHS[0], protocol: Protocol = PROTOCOL, seed: int = 0
-) -> ProxyScore:
+def _fixtures() -> SpaceFixtures:
+    return _space().card.fixtures  # type: ignore[return-value]
+
+
+@lru_cache(maxsize=1)
+def _protocol() -> Protocol:
+    """A tiny protocol from the card: its task, tiny build options and resolution, batch 8."""
+    fixtures = _fixtures()
+    return Protocol(
+        task=fixtures.task, batch_size=BATCH_SIZE, resolution=fixtures.resolution, build=fixtures.build
+    )
+
+
+def _score(proxy: Proxy, arch: str | None = None, seed: int = 0) -> ProxyScore:
     space = _space()
-    (score,) = score_architecture(space, space.parse(arch), [proxy.name], protocol, seed)
+    arch = _fixtures().archs[0] if arch is None else arch
+    (score,) = score_architecture(space, space.parse(arch), [proxy.name], _protocol(), seed)
     return score
+
+
+def _context() -> ProxyContext:
+    space = _space()
+    return ProxyContext(space, space.parse(_fixtures().archs[0]), _protocol(), 0)
 
 
 def _fail(proxy: Proxy, rule: str) -> AssertionError:
@@ -65,7 +85,7 @@ def check_card(proxy: Proxy) -> None:
 
 def check_finite_on_standard_archs(proxy: Proxy) -> None:
     """Status ok and a finite value on every standard (non-degenerate) architecture."""
-    for arch in STANDARD_ARCHS:
+    for arch in _fixtures().archs:
         score = _score(proxy, arch)
         if score.status != "ok" or score.value is None or not math.isfinite(score.value):
             raise _fail(proxy, f"got {score.status} ({score.message}) on {arch}")
@@ -79,15 +99,20 @@ def check_deterministic(proxy: Proxy) -> None:
 
 
 def check_degenerate_documented(proxy: Proxy) -> None:
-    """On a cell whose output ignores its input: a finite value or status nan with a reason, never an error."""
-    score = _score(proxy, DEGENERATE_ARCH)
-    if score.status == "ok" and score.value is not None and math.isfinite(score.value):
-        return
-    if score.status == "nan" and score.message:
-        return
-    raise _fail(
-        proxy, f"degenerate cell gave {score.status} ({score.message}); card says: {proxy.card.degenerate}"
-    )
+    """On a cell whose output ignores its input: a finite value or status nan with a reason, never an error.
+
+    Spaces without degenerate architectures (the card lists none) have nothing to check.
+    """
+    for arch in _fixtures().degenerate:
+        score = _score(proxy, arch)
+        if score.status == "ok" and score.value is not None and math.isfinite(score.value):
+            continue
+        if score.status == "nan" and score.message:
+            continue
+        raise _fail(
+            proxy,
+            f"degenerate cell gave {score.status} ({score.message}); card says: {proxy.card.degenerate}",
+        )
 
 
 def check_global_rng_untouched(proxy: Proxy) -> None:
@@ -100,8 +125,7 @@ def check_global_rng_untouched(proxy: Proxy) -> None:
 
 def check_inputs_unchanged(proxy: Proxy) -> None:
     """The shared batch and the shared gradients are unchanged after the proxy ran."""
-    space = _space()
-    ctx = ProxyContext(space, space.parse(STANDARD_ARCHS[0]), PROTOCOL, 0)
+    ctx = _context()
     x, y = ctx.batch()
     x0, y0 = x.clone(), y.clone()
     grads = {k: (w.clone(), g.clone()) for k, (w, g) in ctx.loss_gradients().items()}
@@ -115,8 +139,7 @@ def check_inputs_unchanged(proxy: Proxy) -> None:
 
 def check_data_independent(proxy: Proxy) -> None:
     """A proxy whose card says it needs no data never reads the batch."""
-    space = _space()
-    ctx = ProxyContext(space, space.parse(STANDARD_ARCHS[0]), PROTOCOL, 0)
+    ctx = _context()
 
     def refuse() -> None:
         raise AssertionError("batch() was called")
@@ -130,10 +153,7 @@ def check_data_independent(proxy: Proxy) -> None:
 
 def check_label_independent(proxy: Proxy) -> None:
     """A proxy whose card says it needs no labels gives the same value with permuted labels."""
-    space = _space()
-    arch = space.parse(STANDARD_ARCHS[0])
-    plain = ProxyContext(space, arch, PROTOCOL, 0)
-    shuffled = ProxyContext(space, arch, PROTOCOL, 0)
+    plain, shuffled = _context(), _context()
     x, y = shuffled.batch()
     shuffled._cache["batch"] = (x, (y + 1) % shuffled.task.num_classes)
     if proxy.score(plain) != proxy.score(shuffled):
@@ -173,13 +193,4 @@ def proxy_checks(proxy: Proxy | str) -> Iterator[tuple[str, Check]]:
 def check_proxy(proxy: Proxy | str, raise_on_fail: bool = False) -> dict[str, str]:
     """Run every applicable check; ``{check: "passed" | "failed: <reason>"}`` (or raise the first failure)."""
     proxy = get_proxy(proxy) if isinstance(proxy, str) else proxy
-    results = {}
-    for name, check in proxy_checks(proxy):
-        try:
-            check(proxy)
-            results[name] = "passed"
-        except AssertionError as exc:
-            if raise_on_fail:
-                raise
-            results[name] = f"failed: {exc}"
-    return results
+    return run_checks(proxy, proxy_checks(proxy), raise_on_fail)

@@ -70,6 +70,13 @@ class InputSpec(ABC):
         """Data-free inputs of the batch's shape drawn with ``generator`` (a protocol's ``gaussian`` input)."""
 
 
+def _positive_ints(spec: InputSpec, what: str, names: tuple[str, ...]) -> None:
+    for name in names:
+        value = getattr(spec, name)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{what} {name} must be a positive integer, got {value!r}")
+
+
 @dataclass(frozen=True)
 class ImageInput(InputSpec):
     """Images: ``channels`` x ``resolution`` x ``resolution`` floats (NCHW batches)."""
@@ -79,10 +86,7 @@ class ImageInput(InputSpec):
     kind: ClassVar[str] = "image"
 
     def __post_init__(self) -> None:
-        for name in ("channels", "resolution"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"image input {name} must be a positive integer, got {value!r}")
+        _positive_ints(self, "image input", ("channels", "resolution"))
 
     def shape(self, batch: int) -> tuple[int, int, int, int]:
         """``(batch, channels, resolution, resolution)``."""
@@ -108,10 +112,7 @@ class TokenInput(InputSpec):
     kind: ClassVar[str] = "tokens"
 
     def __post_init__(self) -> None:
-        for name in ("vocab_size", "seq_len"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"token input {name} must be a positive integer, got {value!r}")
+        _positive_ints(self, "token input", ("vocab_size", "seq_len"))
 
     def shape(self, batch: int) -> tuple[int, int]:
         """``(batch, seq_len)``."""

@@ -7,8 +7,8 @@ Each layer adds a few methods to the core :class:`spaces.base.SearchSpace`:
   ``canonical`` / ``is_degenerate`` / ``arch_id`` follow the cell's identity and zero ops.
 * :class:`MutableSpace`: ``mutate`` and ``neighbors`` (local search, evolution).
 * :class:`EncodableSpace`: ``encodings``, ``encode(arch, kind)`` and ``graph(arch)`` (predictors).
-* :class:`DecomposableSpace`: ``blocks(arch, task, **build)``, the space's distinct blocks, and one
-  block's module (lookup-table latency models).
+* :class:`DecomposableSpace`: ``blocks(arch, task, resolution, **build)``, the space's distinct
+  blocks (``block_set``), and one block's module (lookup-table latency models).
 
 Code that needs a capability asks :func:`requires`, which raises :class:`MissingCapability` (a
 TypeError) naming the space, the capability and what needed it.
@@ -48,9 +48,9 @@ def requires(space: SearchSpace, capability: type[C], what: str) -> C:
     """
     if not isinstance(space, capability):
         name = getattr(space, "name", type(space).__name__)
+        wanted = capability.__name__.removesuffix("Space").lower()
         raise MissingCapability(
-            f"{what} needs a {capability.__name__[: -len('Space')].lower()} space; "
-            f"space {name!r} is not a {capability.__name__}"
+            f"{what} needs capability {wanted!r} ({capability.__name__}), which space {name!r} does not declare"
         )
     return space  # type: ignore[return-value]
 
@@ -128,15 +128,13 @@ class EncodableSpace(SearchSpace):
     vocab: ClassVar[tuple[str, ...]]
 
     def encode(self, arch: Architecture, kind: str) -> np.ndarray:
-        """The ``kind`` encoding of ``arch``: a 1-D float32 array (ValueError naming the valid kinds)."""
+        """The ``kind`` encoding of ``arch``: a fresh 1-D float32 array (ValueError naming the valid kinds)."""
         if kind not in self.encodings:
             raise ValueError(
                 f"unknown encoding {kind!r} for space {self.name!r} (valid: {', '.join(self.encodings)})"
             )
         self._check(arch)
-        out = np.asarray(self._encode(arch, kind), dtype=np.float32)
-        out.setflags(write=False)
-        return out
+        return np.array(self._encode(arch, kind), dtype=np.float32).reshape(-1)
 
     @abstractmethod
     def _encode(self, arch: Architecture, kind: str) -> np.ndarray:
@@ -161,11 +159,13 @@ class DecomposableSpace(SearchSpace):
     block_positions: ClassVar[tuple[int, ...]]
 
     @abstractmethod
-    def blocks(self, arch: Architecture, task: Task | str, **build: Any) -> tuple[BlockGroup, ...]:
-        """The blocks ``arch``'s network for ``task`` runs, in summation order."""
+    def blocks(
+        self, arch: Architecture, task: Task | str, resolution: int | None = None, **build: Any
+    ) -> tuple[BlockGroup, ...]:
+        """The blocks ``arch``'s network for ``task`` (at ``resolution``) runs, in summation order."""
 
     @abstractmethod
-    def block_set(self, task: Task | str, **build: Any) -> list[BlockSpec]:
+    def block_set(self, task: Task | str, resolution: int | None = None, **build: Any) -> list[BlockSpec]:
         """Every distinct block a network of the space for ``task`` may run, in a fixed order."""
 
     @abstractmethod

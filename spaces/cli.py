@@ -34,7 +34,8 @@ def _list(args: argparse.Namespace) -> int:
 
     for name in spaces.list_spaces():
         card = spaces.SPACES.get(name).card
-        print(f"{name:10s} {card.num_archs:>9,d} archs  {card.num_unique or '?':>6} unique  {card.paper}")
+        size = "infinite" if card.num_archs is None else f"{card.num_archs:,d}"
+        print(f"{name:10s} {size:>9s} archs  {card.num_unique or '?':>6} unique  {card.paper}")
     return 0
 
 
@@ -43,10 +44,18 @@ def _show(args: argparse.Namespace) -> int:
 
     space = spaces.get(args.space)
     card = space.card
+    from spaces.capabilities import capabilities
+
+    size = "infinite" if card.num_archs is None else f"{card.num_archs:,}"
     print(
-        f"{space.name} (version {space.version})\n  archs: {card.num_archs:,}  unique: {card.num_unique}\n"
-        f"  ops: {', '.join(card.ops)}\n  encoding: {card.encoding}\n  paper: {card.paper}"
+        f"{space.name} (version {space.version})\n  archs: {size}  unique: {card.num_unique}\n"
+        f"  ops: {', '.join(card.ops)}\n  encoding: {card.encoding}\n  paper: {card.paper}\n"
+        f"  inputs: {', '.join(kind.kind for kind in space.inputs)}\n"
+        f"  capabilities: {', '.join(capabilities(space)) or 'core only'}"
     )
+    encodings = getattr(space, "encodings", ())
+    if encodings:
+        print(f"  encodings: {', '.join(encodings)}")
     return 0
 
 

@@ -74,8 +74,8 @@ FIXTURES = SpaceFixtures(
 )
 _ALL_3X3 = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|nor_conv_3x3~0|nor_conv_3x3~1|nor_conv_3x3~2|"
 FACTS = (
-    ParamFact(_ALL_3X3, "cifar10", (("C", 16), ("N", 5)), 1531546, "NB201 Table/API: 1.531546 M"),
-    ParamFact(_ALL_3X3, "cifar100", (("C", 16), ("N", 5)), 1537396, "NB201 Table/API: 1.537396 M"),
+    ParamFact(_ALL_3X3, "cifar10", (("C", 16), ("N", 5)), 1531546, "NB201 API cost info: 1.531546 M params"),
+    ParamFact(_ALL_3X3, "cifar100", (("C", 16), ("N", 5)), 1537396, "NB201 API cost info: 1.537396 M params"),
 )
 
 
@@ -125,6 +125,19 @@ class NB201Space(EnumerableSpace, CellSpace, MutableSpace, EncodableSpace, Decom
     def parse(self, text: str) -> Architecture:
         """Parse a published NB201 string (inputs within a node may come in any order)."""
         return self.from_ops(self._parse_ops(text))
+
+    def from_naslib(self, key: str) -> Architecture:
+        """The cell of a NASLib op-code tuple key (:func:`spaces.nb201_naslib.nb201_from_naslib`)."""
+        from spaces.nb201_naslib import nb201_from_naslib
+
+        return self.parse(nb201_from_naslib(key))
+
+    def to_naslib(self, arch: Architecture) -> str:
+        """NASLib's op-code tuple key of ``arch``."""
+        from spaces.nb201_naslib import naslib_from_nb201
+
+        self._check(arch)
+        return naslib_from_nb201(arch.string)
 
     # ---- enumeration and the published index ---------------------------------------------------
     @cached_property

@@ -1,4 +1,4 @@
-"""Registered tasks: the output classes, input channels and resolution a network is built for."""
+"""Registered tasks: the output classes and the input (images: channels and resolution) a network is built for."""
 
 from __future__ import annotations
 

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from importlib.metadata import EntryPoint
-
 import pytest
 import torch
+from _plugins import plugin_entries
 
 import proxies
-import spaces.registry as registry_module
 from proxies.base import PROXIES, Proxy, ProxyCard
 from proxies.conformance import check_proxy, proxy_checks
 
@@ -58,21 +56,8 @@ BROKEN = Proxy(
 @pytest.fixture
 def plugins(monkeypatch):
     """Register THIRD_PARTY and BROKEN through a faked ``archbench.proxies`` entry-point group."""
-    eps = [
-        EntryPoint("zz_weights", f"{__name__}:THIRD_PARTY", "archbench.proxies"),
-        EntryPoint("zz_broken", f"{__name__}:BROKEN", "archbench.proxies"),
-    ]
-    real = registry_module.entry_points
-
-    def fake(group=None, **kwargs):
-        return eps if group == "archbench.proxies" else real(group=group, **kwargs)
-
-    monkeypatch.setattr(registry_module, "entry_points", fake)
-    monkeypatch.setattr(PROXIES, "_plugins_loaded", False)
-    yield
-    for name in ("zz_weights", "zz_broken"):
-        PROXIES._entries.pop(name, None)
-    PROXIES._plugins_loaded = False
+    entries = {"zz_weights": f"{__name__}:THIRD_PARTY", "zz_broken": f"{__name__}:BROKEN"}
+    yield from plugin_entries(monkeypatch, PROXIES, entries)
 
 
 def test_entry_point_proxy_is_listed_and_passes_the_suite(plugins):

@@ -16,20 +16,18 @@ from hypothesis import strategies as st
 import spaces
 from hw_profiles.lut import (
     CALIBRATIONS,
-    CELL_OPS,
-    EDGE_NODES,
     BlockSpec,
     CalibrationError,
     LatencyLUT,
     accuracy,
-    block_module,
     choose_calibration,
     combine_rounds,
     merge_rounds,
-    nb201_blocks,
     profile_lut,
 )
 from hw_profiles.protocol import MeasurementProtocol
+from spaces.nb201_blocks import CELL_OPS, block_module
+from spaces.nb201_blocks import block_set as nb201_blocks
 
 NB201 = spaces.get("nb201")
 PROTOCOL = MeasurementProtocol(
@@ -168,8 +166,12 @@ def test_kind_node_groups_split_each_kinds_time_by_the_node_fed() -> None:
         lut.op_times(ops[:5], 2)
 
 
-def test_edge_nodes_follow_the_nb201_cell() -> None:
-    assert tuple(dst for _, dst in NB201.cell.edges) == EDGE_NODES
+def test_edge_positions_follow_the_nb201_cell() -> None:
+    """The node each edge op's block feeds (its calibration position) is the edge's destination."""
+    ops = ("nor_conv_3x3", "none", "skip_connect", "avg_pool_3x3", "nor_conv_1x1", "nor_conv_3x3")
+    for group in NB201.blocks(NB201.from_ops(ops), "cifar10", 8, C=4, N=2)[1:]:
+        cell = [(u.block.op, u.position) for u in group.uses if u.block.kind == "cell_op"]
+        assert cell == [(op, dst) for op, (_, dst) in zip(ops, NB201.cell.edges)]
 
 
 def test_calibration_refuses_a_group_no_network_has() -> None:

@@ -12,15 +12,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from benchmarks.cli import main
-from benchmarks.importers import (
-    NB201_OPS,
-    HardwareImport,
-    import_hardware_table,
-    import_zero_cost_json,
-    naslib_from_nb201,
-    nb201_from_naslib,
-)
+from benchmarks.importers import HardwareImport, import_hardware_table, import_zero_cost_json
 from benchmarks.table import open_table
+from spaces.nb201_naslib import NB201_OPS, naslib_from_nb201, nb201_from_naslib
 
 # Hand-converted: arch-string positions p0..p5 = (avg_pool, conv1x1, skip, none, conv3x3, skip)
 # = codes (4, 3, 0, 1, 2, 0); NASLib lists them as (p0, p1, p3, p2, p4, p5) = (4, 3, 1, 0, 2, 0).
