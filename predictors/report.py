@@ -36,11 +36,19 @@ def plot_curves(curves: pd.DataFrame, path_stem: Path) -> list[Path]:
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, len(PLOTTED), figsize=(5.5 * len(PLOTTED), 4), constrained_layout=True)
+    colours = plt.get_cmap("tab20").colors  # distinct up to 20 models; markers tell neighbours apart
     for ax, (metric, title) in zip(axes, PLOTTED):
-        for model, group in curves.groupby("model", sort=False):
+        for i, (model, group) in enumerate(curves.groupby("model", sort=False)):
             group = group.sort_values("train_size")
-            ax.plot(group["train_size"], group[metric], marker="o", label=model)
-            ax.fill_between(group["train_size"], group[f"{metric}_low"], group[f"{metric}_high"], alpha=0.15)
+            style = {"color": colours[i % 20], "marker": "osD^v<>"[i % 7]}
+            ax.plot(group["train_size"], group[metric], label=model, **style)
+            ax.fill_between(
+                group["train_size"],
+                group[f"{metric}_low"],
+                group[f"{metric}_high"],
+                alpha=0.12,
+                color=style["color"],
+            )
         ax.set_xscale("log")
         ax.set_xlabel("training architectures")
         ax.set_ylabel(title)

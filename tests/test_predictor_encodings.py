@@ -8,9 +8,10 @@ import numpy as np
 import pytest
 
 import spaces
-from benchmarks.importers import import_zero_cost_json, naslib_from_nb201
+from benchmarks.importers import import_zero_cost_json
 from benchmarks.table import open_table
 from predictors.encodings import encode, flatten_graphs, parse_spec, unflatten_graph
+from spaces.nb201_naslib import naslib_from_nb201
 
 SPACE = spaces.get("nb201")
 
