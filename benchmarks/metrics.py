@@ -81,3 +81,33 @@ def bootstrap(
     tail = (1 - level) / 2 * 100
     low, high = np.percentile(draws, [tail, 100 - tail])
     return Estimate(point, float(low), float(high), len(x))
+
+
+def ndcg_at_k(x: np.ndarray, y: np.ndarray, k: int) -> float:
+    """NDCG@k of the ranking by ``x``, with gains ``y - min(y)`` (so the worst architecture gains 0).
+
+    DCG@k sums the gains of the predicted top ``k`` discounted by ``log2(rank + 1)``; it is divided by the
+    DCG@k of the true order. 1 means the predicted top-k is the true top-k in the true order. NaN if ``y``
+    is constant. Used for predictors, e.g. by Ning et al. (GATES, ECCV 2020) and NAS-Bench-Suite-Zero.
+    """
+    x, y = _pair(x, y)
+    if k < 1:
+        raise ValueError(f"k must be >= 1, got {k}")
+    gains = y - y.min()
+    k = min(k, len(y))
+    discounts = 1.0 / np.log2(np.arange(2, k + 2))
+    ideal = float(np.sort(gains)[::-1][:k] @ discounts)
+    if ideal == 0:
+        return float("nan")
+    return float(gains[np.argsort(-x, kind="stable")[:k]] @ discounts) / ideal
+
+
+def regret_at_k(x: np.ndarray, y: np.ndarray, k: int) -> float:
+    """``max(y)`` minus the best ``y`` among the predicted top ``k`` (by ``x``): in the target's units, >= 0.
+
+    The loss of a search that evaluates the predictor's ``k`` favourites and keeps the best.
+    """
+    x, y = _pair(x, y)
+    if k < 1:
+        raise ValueError(f"k must be >= 1, got {k}")
+    return float(y.max() - y[np.argsort(-x, kind="stable")[:k]].max())

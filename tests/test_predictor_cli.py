@@ -1,0 +1,160 @@
+"""``archbench predictors``: list, evaluate, fit, predict; one-line errors, exit 2, nothing half-written."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+from _predictor_helpers import needs_shared_data, truth_table_path
+
+from benchmarks.cli import main
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
+ALL_CONV = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|nor_conv_3x3~0|nor_conv_3x3~1|nor_conv_3x3~2|"
+NONE = "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|"
+SMALL = ["--test-size", "40", "--train-sizes", "5,12", "--seeds", "0,1", "--n-boot", "20"]
+
+
+@pytest.fixture(scope="module")
+def truth():
+    needs_shared_data()
+    return str(truth_table_path())
+
+
+def call(capsys, *argv: object) -> tuple[int, str, str]:
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_listing_needs_no_heavy_import(capsys):
+    code, out, _ = call(capsys, "predictors", "list")
+    assert code == 0 and "lightgbm" in out and "gnn" in out and "graph" in out
+    probe = "import sys, predictors.cli, predictors.base; print(sorted({'torch', 'lightgbm', 'sklearn'} & set(sys.modules)))"
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
+
+
+def test_evaluate_writes_curves_and_plots(capsys, truth, tmp_path):
+    out = tmp_path / "ev"
+    code, text, err = call(
+        capsys,
+        "predictors",
+        "evaluate",
+        "--truth",
+        truth,
+        "--models",
+        "lightgbm:path,best_feature:onehot",
+        *SMALL,
+        "--out",
+        out,
+    )
+    assert code == 0, err
+    assert "lightgbm[path]" in text and "splits " in text
+    curves = pd.read_csv(out / "curves.csv")
+    assert set(curves["model"]) == {"lightgbm[path]", "best_feature[onehot]"} and len(curves) == 4
+    assert (out / "curves.png").stat().st_size > 0 and (out / "curves.svg").stat().st_size > 0
+
+
+def test_fit_then_predict_and_a_tampered_artefact_is_refused(capsys, truth, tmp_path):
+    model = tmp_path / "model"
+    code, text, err = call(
+        capsys,
+        "predictors",
+        "fit",
+        "--truth",
+        truth,
+        "--predictor",
+        "lightgbm",
+        "--encoding",
+        "path",
+        "--train-size",
+        "100",
+        "--out",
+        model,
+    )
+    assert code == 0, err
+    assert "fitted lightgbm on 100 classes" in text
+    code, text, err = call(
+        capsys, "predictors", "predict", "--model", model, "--arch", ALL_CONV, "--arch", NONE
+    )
+    assert code == 0, err
+    rows = [line.split(",") for line in text.strip().splitlines()]
+    assert rows[0] == ["arch", "arch_id", "mean", "std"] and len(rows) == 3
+    assert float(rows[1][2]) > float(rows[2][2])  # all-conv cell over the degenerate one, from 100 classes
+    (model / "model.txt").write_text((model / "model.txt").read_text().replace("tree", "tre", 1))
+    code, _, err = call(capsys, "predictors", "predict", "--model", model, "--arch", ALL_CONV)
+    assert code == 2 and "the artefact was modified" in err and err.count("\n") == 1
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--models", "lgbm"], "unknown predictor 'lgbm'"),
+        (["--models", "lightgbm:paths"], "unknown encoding 'paths'"),
+        (["--models", "lightgbm", "--target", "val_acc"], "has no metric 'val_acc'"),
+        (["--models", "lightgbm", "--train-sizes", "10,6500"], "at most 6426 classes remain for training"),
+        (["--models", "lightgbm:zc"], "encoding 'zc' needs a table"),
+    ],
+)
+def test_bad_evaluate_input_exits_2_with_one_line_and_writes_nothing(capsys, truth, tmp_path, args, message):
+    out = tmp_path / "ev"
+    code, _, err = call(capsys, "predictors", "evaluate", "--truth", truth, *SMALL[:2], *args, "--out", out)
+    assert code == 2 and message in err and err.count("\n") == 1, err
+    assert not out.exists() and not list(tmp_path.iterdir())
+
+
+def test_fit_refuses_a_train_size_larger_than_the_pool_and_an_existing_folder(capsys, truth, tmp_path):
+    code, _, err = call(
+        capsys,
+        "predictors",
+        "fit",
+        "--truth",
+        truth,
+        "--predictor",
+        "lightgbm",
+        "--train-size",
+        "6000",
+        "--out",
+        tmp_path / "m",
+    )
+    assert code == 2 and "at most 5466 classes remain" in err and not (tmp_path / "m").exists()
+    (tmp_path / "m").mkdir()
+    code, _, err = call(
+        capsys,
+        "predictors",
+        "fit",
+        "--truth",
+        truth,
+        "--predictor",
+        "lightgbm",
+        "--train-size",
+        "10",
+        "--out",
+        tmp_path / "m",
+    )
+    assert code == 2 and "already exists" in err
+
+
+def test_surrogate_table_answers_every_cell_with_mean_and_std(capsys, truth, tmp_path):
+    from benchmarks.table import open_table
+
+    model, out = tmp_path / "rf", tmp_path / "sur"
+    fit = ["predictors", "fit", "--truth", truth, "--predictor", "random_forest", "--encoding", "path"]
+    assert call(capsys, *fit, "--train-size", "10", "--out", model)[0] == 0
+    code, _, err = call(capsys, "predictors", "surrogate", "--model", model, "--out", out)
+    assert code == 0, err
+    table = open_table(out / "table")
+    wide = table.wide()
+    assert wide.shape == (6466, 2) and (wide["test_acc_200ep_surrogate_std"] >= 0).all()
+    member = "|nor_conv_3x3~0|+|none~0|none~1|+|skip_connect~0|none~1|none~2|"
+    assert table.value(arch=member, metric="test_acc_200ep_surrogate") == pytest.approx(
+        wide.loc[table.locate(arch=member).arch_id, "test_acc_200ep_surrogate"]
+    )
+    assert table.metrics["test_acc_200ep_surrogate"]["unit"] == "%"
+    assert set(table.records["device"].astype(str)) == {"surrogate"}
+    code, _, err = call(capsys, "predictors", "surrogate", "--model", model, "--out", out)
+    assert code == 2 and "already exists" in err

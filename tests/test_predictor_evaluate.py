@@ -1,0 +1,122 @@
+"""The evaluation: only training rows reach a model, outputs are complete and atomic, errors are one line."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import numpy as np
+import pandas as pd
+import pytest
+from _predictor_helpers import needs_shared_data, truth_table_path
+from test_predictor_conformance import RidgePlugin
+
+from benchmarks.importers import AccuracyImport, import_accuracies
+from benchmarks.table import open_table
+from predictors.base import PREDICTORS
+from predictors.encodings import encode
+from predictors.evaluate import Candidate, evaluate, representatives
+from predictors.protocol import EvalProtocol, make_splits, space_classes
+from predictors.report import write_evaluation
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
+SMALL = EvalProtocol(test_size=40, train_sizes=(5, 12), seeds=(0, 1), cv_min_train=12, n_boot=20)
+
+
+@pytest.fixture(scope="module")
+def truth():
+    needs_shared_data()
+    return open_table(truth_table_path())
+
+
+class Spy(RidgePlugin):
+    """Ridge that records every training matrix it is given (and has a grid, so CV runs)."""
+
+    card = RidgePlugin.card.__class__(
+        "zz_spy", "spy", "test", defaults=(("alpha", 1.0),), grid=((("alpha", 10.0),),)
+    )
+    seen: ClassVar[list[np.ndarray]] = []
+
+    def _fit(self, X, y):
+        Spy.seen.append(X.copy())
+        super()._fit(X, y)
+
+
+@pytest.fixture
+def spy(monkeypatch):
+    monkeypatch.setitem(PREDICTORS._entries, "zz_spy", Spy)
+    Spy.seen = []
+    yield Spy
+    Spy.seen = []
+
+
+def test_models_never_see_test_rows_even_in_cross_validation(truth, spy):
+    result = evaluate(SMALL, truth, [Candidate("zz_spy", "onehot")])
+    splits = make_splits(SMALL, space_classes("nb201"))
+    test_rows = encode(truth_space(), representatives(truth, list(splits.test), "nb201"), "onehot").X
+    test_keys = {row.tobytes() for row in test_rows}
+    assert len(spy.seen) == 2 + 2 * (1 + 2 * SMALL.cv_folds)  # size 5: fit only; size 12: CV grid + fit
+    for X in spy.seen:
+        assert not {row.tobytes() for row in X} & test_keys
+    cv = result.runs[result.runs["train_size"] == 12]["cv_kendall"]
+    assert cv.notna().all() and result.runs[result.runs["train_size"] == 5]["cv_kendall"].isna().all()
+
+
+def truth_space():
+    import spaces
+
+    return spaces.get("nb201")
+
+
+def test_evaluation_outputs_are_complete_and_deterministic(truth, tmp_path):
+    candidates = [Candidate("lightgbm", "path", (("n_estimators", 50),)), Candidate("best_feature", "onehot")]
+    first = evaluate(SMALL, truth, candidates)
+    again = evaluate(SMALL, truth, candidates)
+    metrics = ["kendall", "spearman", "top5", "top10", "ndcg", "regret"]
+    pd.testing.assert_frame_equal(first.runs[metrics], again.runs[metrics])
+    assert len(first.runs) == 2 * 2 * 2 and len(first.predictions) == 8 * 40
+    curves = first.curves
+    assert list(curves["train_size"]) == [5, 12, 5, 12] and (curves["seeds"] == 2).all()
+    assert curves["kendall"].between(-1, 1).all() and (curves["regret"] >= 0).all()
+    assert (curves["kendall_low"] <= curves["kendall_high"]).all()
+    assert first.report["splits_sha256"] == make_splits(SMALL, space_classes("nb201")).hash
+    assert first.report["protocol_hash"] == SMALL.hash
+    paths = write_evaluation(first, tmp_path / "ev")
+    assert all(p.is_file() and p.stat().st_size > 0 for p in paths.values())
+    assert pd.read_csv(paths["curves.csv"]).shape[0] == 4
+    with pytest.raises(Exception, match="already exists"):
+        write_evaluation(first, tmp_path / "ev")
+
+
+def test_bad_inputs_are_one_line_errors(truth, tmp_path):
+    cases = [
+        (EvalProtocol(target="val_acc"), Candidate("lightgbm", "onehot"), "has no metric 'val_acc'"),
+        (EvalProtocol(task="cifar100"), Candidate("lightgbm", "onehot"), "not 'cifar100'"),
+        (SMALL, Candidate("lightgbm", "paths"), "unknown encoding 'paths'"),
+        (SMALL, Candidate("lgbm", "onehot"), "unknown predictor 'lgbm'; did you mean lightgbm"),
+        (SMALL, Candidate("gnn", "onehot"), "takes graph input"),
+        (
+            EvalProtocol(train_sizes=(10, 5500)),
+            Candidate("lightgbm", "onehot"),
+            "at most 5466 classes remain",
+        ),
+    ]
+    for protocol, candidate, message in cases:
+        with pytest.raises((ValueError, KeyError)) as info:
+            evaluate(protocol, truth, [candidate])
+        text = str(info.value.args[0])
+        assert message in text and "\n" not in text, text
+
+
+def test_a_truth_without_the_test_classes_is_refused(tmp_path):
+    needs_shared_data()
+    from _predictor_helpers import ACCURACY
+
+    part = pd.read_parquet(ACCURACY).head(200)
+    part.to_parquet(tmp_path / "part.parquet")
+    spec = AccuracyImport(
+        "nb201", "cifar10", "test_acc_200ep", "nb201_index", "cifar10_test_acc_200ep", key="index"
+    )
+    table = open_table(import_accuracies(tmp_path / "part.parquet", spec, tmp_path / "truth"))
+    with pytest.raises(ValueError, match=r"the truth lacks 'test_acc_200ep' for \d+ of the 40 test classes"):
+        evaluate(SMALL, table, [Candidate("lightgbm", "onehot")])
