@@ -151,7 +151,7 @@ def test_log_columns_regret_and_hits():
 
 
 def test_bananas_is_deterministic_and_uses_the_predictor():
-    params = {"num_init": 6, "k": 4, "predictor": "random_forest"}
+    params = {"num_init": 6, "k": 4, "predictor": "gp"}
     first = _queries("bananas", 1, 18, **params)
     assert first == _queries("bananas", 1, 18, **params)
     assert len(first) == 18
@@ -217,7 +217,7 @@ def test_pareto_mask_equals_brute_force_with_ties_and_the_whole_table_front():
 def test_predictor_nsga2_is_deterministic_and_its_hypervolume_grows():
     truth = whole_space_truth()
     objectives = (Objective("val"), Objective("lat", maximize=False))
-    params = {"num_init": 8, "k": 4, "generations": 3, "population": 12, "predictor": "random_forest"}
+    params = {"num_init": 8, "k": 4, "generations": 3, "population": 12, "predictor": "gp"}
     logs = [run_search(NB201, truth, "nsga2_predictor", objectives, 16, 2, params=params) for _ in range(2)]
     assert logs[0]["arch"].tolist() == logs[1]["arch"].tolist()
     assert logs[0]["arch_id"].nunique() == 16
