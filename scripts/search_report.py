@@ -62,12 +62,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--strategies", default="random,rea,local,bananas")
     parser.add_argument("--mo-strategies", default="random,nsga2_predictor")
     parser.add_argument("--random-hits", type=int, default=200, help="seeds of the whole-space random check")
+    parser.add_argument(
+        "--param", action="append", default=[], help="STRATEGY.KEY=JSON for a labelled variant"
+    )
+    parser.add_argument("--label", default="", help="suffix of the run names (for variants)")
     args = parser.parse_args(argv)
 
     import spaces
     from benchmarks.table import open_table
+    from predictors.search.multiobjective import FrontScale, to_min
     from predictors.search.oracle import Objective, Truth
-    from predictors.search.report import run_many, write_results
+    from predictors.search.report import write_results
     from predictors.search.run import at_step, hit_steps, run_search
 
     args.out.mkdir(parents=True, exist_ok=True)
@@ -76,6 +81,13 @@ def main(argv: list[str] | None = None) -> int:
     space = spaces.get("nb201")
     seeds = list(range(args.seeds))
     single, multi = (Objective(VAL),), (Objective(VAL), Objective(LATENCY, maximize=False))
+    previous = args.out / "report.json"
+    runs_so_far = json.loads(previous.read_text())["runs"] if previous.is_file() else {}
+    params: dict[str, dict[str, object]] = {}
+    for item in args.param:
+        key, _, value = item.partition("=")
+        strategy, _, name = key.partition(".")
+        params.setdefault(strategy, {})[name] = json.loads(value) if value[:1] in "0123456789[{tf-" else value
     report: dict[str, object] = {
         "classes": len(truth.frame),
         "best_val": truth.best(Objective(VAL)),
@@ -85,42 +97,58 @@ def main(argv: list[str] | None = None) -> int:
         "seeds": args.seeds,
         "budget": args.budget,
         "tables": list(truth.sources),
-        "runs": {},
+        "runs": runs_so_far,
     }
 
     # the closed form (N + 1) / (k + 1) for random search to hit one of the k test-optimal classes
     start = time.perf_counter()
+    if not args.random_hits and previous.is_file():
+        report["random_to_test_optimum"] = json.loads(previous.read_text()).get("random_to_test_optimum")
     n, k = len(truth.frame), len(truth.optimal_ids(Objective(TEST)))
     hits = [
         hit_steps(run_search(space, truth, "random", [Objective(TEST)], n, s)).iloc[0]
         for s in range(args.random_hits)
     ]
-    report["random_to_test_optimum"] = {
-        "seeds": args.random_hits,
-        "mean": float(np.mean(hits)),
-        "sem": float(np.std(hits, ddof=1) / np.sqrt(len(hits))),
-        "closed_form": (n + 1) / (k + 1),
-        "seconds": time.perf_counter() - start,
-    }
-    print("random search to a test-optimal class:", report["random_to_test_optimum"], flush=True)
+    if args.random_hits:
+        report["random_to_test_optimum"] = {
+            "seeds": args.random_hits,
+            "mean": float(np.mean(hits)),
+            "sem": float(np.std(hits, ddof=1) / np.sqrt(len(hits))),
+            "closed_form": (n + 1) / (k + 1),
+            "seconds": time.perf_counter() - start,
+        }
+    print("random search to a test-optimal class:", report.get("random_to_test_optimum"), flush=True)
 
+    scale = FrontScale(to_min(truth.frame[[VAL, LATENCY]].to_numpy(), multi))
     runs = [(s, single) for s in args.strategies.split(",") if s] + [
         (s, multi) for s in args.mo_strategies.split(",") if s
     ]
     for strategy, objectives in runs:
-        name = f"{strategy}_{'mo' if len(objectives) > 1 else 'val'}"
+        name = f"{strategy}_{'mo' if len(objectives) > 1 else 'val'}{args.label}"
         folder = args.out / name
         start = time.perf_counter()
-        log = run_many(space, truth, strategy, objectives, args.budget, seeds, [TEST], progress=False)
+        logs = []
+        for seed in seeds:
+            logs.append(
+                run_search(
+                    space, truth, strategy, objectives, args.budget, seed, [TEST], params.get(strategy), scale
+                )
+            )
+            print(f"{name} seed {seed}: {logs[-1]['seconds'].iloc[0]:.1f} s", flush=True)
+        log = pd.concat(logs, ignore_index=True)
         seconds = time.perf_counter() - start
         if folder.exists():
             import shutil
 
             shutil.rmtree(folder)
         folder.mkdir()
-        summary = write_results(folder, log, truth, strategy, objectives, args.budget, [TEST])
+        summary = write_results(
+            folder, log, truth, strategy, objectives, args.budget, [TEST], params.get(strategy)
+        )
         hits = hit_steps(log)
         entry = {
+            "budget": args.budget,
+            "params": summary["params"],
             "median_queries_to_best_val": float(hits.fillna(np.inf).median()),
             "reached_best_val": int(hits.notna().sum()),
             "seconds_total": seconds,
@@ -140,19 +168,22 @@ def main(argv: list[str] | None = None) -> int:
 
     (args.out / "report.json").write_text(json.dumps(report, indent=1) + "\n")
     lines = [
-        f"NB201 CIFAR-10, {report['classes']} classes; select {VAL}, report {TEST}; "
-        f"{args.seeds} seeds, budget {args.budget}; latency: {args.device}",
+        f"NB201 CIFAR-10, {report['classes']} classes; select {VAL}, report {TEST} (mean ± std over seeds); "
+        f"{args.seeds} seeds; latency: {args.device}",
         "",
-        "| run | median queries to best val | seeds reaching it | test @150 | test @budget | HV ratio @budget | s/seed |",
-        "|---|---|---|---|---|---|---|",
+        "| run | budget | median queries to best val | seeds reaching it | test @150 | test @budget "
+        "| HV ratio @budget (median, min) | s/seed |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for name, e in report["runs"].items():  # type: ignore[union-attr]
-        hv = e.get(f"hv_ratio_at_{args.budget}_median")
+        b = e["budget"]
+        hv = e.get(f"hv_ratio_at_{b}_median")
+        hv_text = "-" if hv is None else f"{hv:.3f}, {e[f'hv_ratio_at_{b}_min']:.3f}"
         lines.append(
-            f"| {name} | {e['median_queries_to_best_val']:g} | {e['reached_best_val']}/{args.seeds} | "
+            f"| {name} | {b} | {e['median_queries_to_best_val']:g} | {e['reached_best_val']}/{args.seeds} | "
             f"{e['test_at_150_mean']:.2f} ± {e['test_at_150_std']:.2f} | "
-            f"{e[f'test_at_{args.budget}_mean']:.2f} ± {e[f'test_at_{args.budget}_std']:.2f} | "
-            f"{'-' if hv is None else f'{hv:.3f}'} | {e['seconds_per_seed_median']:.1f} |"
+            f"{e[f'test_at_{b}_mean']:.2f} ± {e[f'test_at_{b}_std']:.2f} | {hv_text} | "
+            f"{e['seconds_per_seed_median']:.1f} |"
         )
     (args.out / "report.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))

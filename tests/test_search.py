@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 import spaces
-from predictors.search import BudgetExhausted, NotInTable, Objective, make_searcher
+from predictors.search import BudgetExhausted, NotInTable, Objective, Truth, make_searcher
 from predictors.search.multiobjective import FrontScale, hypervolume, pareto_mask, to_min
 from predictors.search.run import hit_steps, run_search
 from tests._search_helpers import small_truth, whole_space_truth
@@ -240,3 +240,23 @@ def test_combinations_helper_is_exact():
     orders = list(itertools.permutations(range(5)))
     mean = np.mean([next(i for i, x in enumerate(o, 1) if x < 2) for o in orders])
     assert mean == pytest.approx(6 / 3)
+
+
+def test_bananas_scoring_every_class_of_the_table_stays_in_it():
+    truth = small_truth(40, 1)
+    oracle = truth.oracle(NB201, VAL, 16)
+    make_searcher("bananas", num_init=6, k=5, candidates="all", predictor="gp").run(NB201, oracle, 0)
+    assert oracle.used == 16 and {a.arch_id for a, _ in oracle.history} <= set(truth.frame.index)
+    with pytest.raises(ValueError, match="'mutation' or 'all'"):
+        make_searcher("bananas", candidates="some").run(NB201, truth.oracle(NB201, VAL, 16), 0)
+
+
+def test_a_space_without_a_needed_capability_is_named():
+    from spaces.capabilities import MissingCapability
+    from tests._toy_space import ToyCellSpace
+
+    toy = ToyCellSpace()
+    frame = pd.DataFrame({"val": [1.0]}, index=pd.Index(["x"], name="arch_id"))
+    oracle = Truth(frame, {"x": "a"}).oracle(toy, VAL, 1)
+    with pytest.raises(MissingCapability, match="strategy 'bananas' needs capability 'encodable'"):
+        make_searcher("bananas").run(toy, oracle, 0)

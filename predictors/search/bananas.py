@@ -4,7 +4,8 @@ Loop: query ``num_init`` random architectures; then, until the budget is spent, 
 uncertainty (default the ``mlp_ensemble`` of :mod:`predictors.mlp`: 5 MLPs, std across members) on the
 ``encoding`` (default ``path``, as in the paper) of every queried class, generate ``num_candidates``
 candidates by mutating the ``num_arches_to_mutate`` best queried architectures, drop classes already
-queried, and query the ``k`` candidates with the highest independent Thompson sample (ITS: one draw from
+queried (``candidates="all"``, for an enumerable space: every class not yet queried instead), and
+query the ``k`` candidates with the highest independent Thompson sample (ITS: one draw from
 N(mean, std) per candidate). Defaults are the paper's / NASLib's: 10 initial, k = 10, 100 candidates,
 2 parents, ITS, path encoding. Fitting is seeded from the run seed and the iteration, so a run is
 deterministic (CPU).
@@ -46,6 +47,7 @@ class Bananas(Searcher):
         needs=("mutable", "encodable"),
         defaults=(
             ("acquisition", "its"),
+            ("candidates", "mutation"),
             ("encoding", "path"),
             ("k", 10),
             ("num_arches_to_mutate", 2),
@@ -60,6 +62,16 @@ class Bananas(Searcher):
         if p["acquisition"] not in ("its", "mean"):
             raise ValueError(f"bananas acquisition must be 'its' or 'mean', got {p['acquisition']!r}")
         k, parents, n_cand = int(p["k"]), int(p["num_arches_to_mutate"]), int(p["num_candidates"])
+        if p["candidates"] not in ("mutation", "all"):
+            raise ValueError(f"bananas candidates must be 'mutation' or 'all', got {p['candidates']!r}")
+        everything: list[Architecture] = []
+        if p["candidates"] == "all":
+            from spaces.capabilities import EnumerableSpace, requires
+
+            enumerable = requires(space, EnumerableSpace, "bananas with candidates='all'")
+            everything = list({a.arch_id: a for a in enumerable.enumerate()}.values())
+            if oracle.domain is not None:
+                everything = [space.parse(a) for a in oracle.domain]
         queried: list[tuple[Architecture, float]] = []
         stalls = 0
         while len(queried) < int(p["num_init"]) and stalls < MAX_STALLS:
@@ -79,7 +91,11 @@ class Bananas(Searcher):
             model = fit_predictor(p["predictor"], seed * 1000 + iteration, X, y)
             best = [a for a, _ in sorted(queried, key=lambda q: -q[1])[:parents]]
             candidates: dict[str, Architecture] = {}
-            for i in range(n_cand):
+            if p["candidates"] == "all":
+                for arch in everything:
+                    if not oracle.seen(arch):
+                        candidates.setdefault(arch.arch_id, arch)
+            for i in range(n_cand if p["candidates"] == "mutation" else 0):
                 child = space.mutate(best[i % len(best)], rng)  # type: ignore[attr-defined]
                 if not oracle.seen(child):
                     candidates.setdefault(child.arch_id, child)
