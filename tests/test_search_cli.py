@@ -130,3 +130,29 @@ def test_published_nb201_truth_through_the_importer(tmp_path):
     assert k == 2
     assert (len(truth.frame) + 1) / (k + 1) == pytest.approx(2155.67, abs=0.01)
     assert not truth.frame.isna().any().any()
+
+
+def test_a_multi_device_hardware_table_needs_a_device_and_the_mo_run_writes_fronts(tables, tmp_path, capsys):
+    from benchmarks.importers import HardwareImport, import_hardware_table
+
+    paths, archs = tables
+    rows = [
+        (a.string, d, "latency", 1.0 + i + (5 if d == "b" else 0)) for i, a in enumerate(archs) for d in "ab"
+    ]
+    csv = tmp_path / "lat.csv"
+    pd.DataFrame(rows, columns=["arch", "device", "metric", "value"]).to_csv(csv, index=False)
+    spec = HardwareImport("nb201", "cifar10", "arch", "device", "metric", "value", unit="ms")
+    lat = import_hardware_table(csv, spec, tmp_path / "lat")
+    with pytest.raises(ValueError, match="several protocols"):
+        Truth.from_tables([open_table(paths[0]), open_table(lat)], ["val_acc", "latency"])
+    truth = Truth.from_tables([open_table(paths[0]), open_table(lat)], ["val_acc", "latency"], device="b")
+    assert truth.frame["latency"].min() == 6.0
+    argv = ["search", "run", "--table", str(paths[0]), "--table", str(lat), "--device", "a"]
+    argv += ["--strategy", "random", "--budget", "12", "--select", "val_acc", "--objective", "latency:min"]
+    assert main([*argv, "--out", str(tmp_path / "mo")]) == 0
+    log = pd.read_parquet(tmp_path / "mo" / "queries.parquet")
+    assert log["hv_ratio"].iloc[-1] == pytest.approx(1.0)  # every class queried: the true front is found
+    true = pd.read_csv(tmp_path / "mo" / "true_front.csv")
+    assert {"fronts.csv", "fronts.png"} <= {p.name for p in (tmp_path / "mo").iterdir()} and len(true) >= 1
+    assert main([*argv[:6], "--device", "c", *argv[8:], "--out", str(tmp_path / "mo2")]) == 2
+    assert "unknown device 'c'" in capsys.readouterr().err

@@ -33,6 +33,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     run.add_argument("--report", action="append", default=[], help="metric reported, never selected on")
     run.add_argument("--task", default=None, help="task of the metrics when a table holds several")
+    run.add_argument("--device", default=None, help="device of a hardware table holding several")
     run.add_argument("--param", action="append", default=[], help="strategy parameter KEY=JSON_VALUE")
     run.add_argument("--out", type=Path, required=True, help="new output folder")
     run.set_defaults(func=_run)
@@ -84,7 +85,9 @@ def _run(args: argparse.Namespace) -> int:
             f"the tables hold architectures of {sorted(space_names) or 'no'} spaces; give one space"
         )
     space = spaces.get(space_names.pop())
-    truth = Truth.from_tables(tables, [o.metric for o in objectives] + list(args.report), task=args.task)
+    truth = Truth.from_tables(
+        tables, [o.metric for o in objectives] + list(args.report), task=args.task, device=args.device
+    )
     seeds = list(range(args.seed_start, args.seed_start + args.seeds))
     log = run_many(space, truth, args.strategy, objectives, args.budget, seeds, args.report, params)
     with atomic_folder(args.out) as tmp:

@@ -76,10 +76,17 @@ class Truth:
         self.sources = tuple(sources)
 
     @classmethod
-    def from_tables(cls, tables: Sequence[Table], metrics: Sequence[str], task: str | None = None) -> Truth:
+    def from_tables(
+        cls,
+        tables: Sequence[Table],
+        metrics: Sequence[str],
+        task: str | None = None,
+        device: str | None = None,
+    ) -> Truth:
         """The ``metrics`` of every class, each read from the one table among ``tables`` that holds it.
 
-        Classes missing a metric in some table are left out (a search needs every objective).
+        ``device`` picks one device in the tables that hold several (a hardware table); ``task`` one
+        task. Classes missing a metric in some table are left out (a search needs every objective).
         """
         metrics = list(dict.fromkeys(metrics))
         holders: dict[str, Table] = {}
@@ -96,7 +103,13 @@ class Truth:
         parts = []
         for table in dict.fromkeys(holders.values()):
             wanted = [m for m, t in holders.items() if t is table]
-            wide = table.wide(wanted, task=task) if task else table.wide(wanted)
+            filters = {"task": task} if task else {}
+            if device is not None:
+                devices = set(map(str, table.records["device"].dropna().unique()))
+                if len(devices) > 1 or device in devices:
+                    table.check_filters(device=device)
+                    filters["device"] = device
+            wide = table.wide(wanted, **filters)
             parts.append(wide.reindex(columns=wanted))
         frame = pd.concat(parts, axis=1, join="inner")[metrics]
         archs: dict[str, str] = {}
