@@ -73,6 +73,7 @@ class Bananas(Searcher):
             if oracle.domain is not None:
                 everything = [space.parse(a) for a in oracle.domain]
         queried: list[tuple[Architecture, float]] = []
+        encoded: dict[str, np.ndarray] = {}  # candidates' encodings, by architecture string
         stalls = 0
         while len(queried) < int(p["num_init"]) and stalls < MAX_STALLS:
             arch = draw(space, oracle, rng)
@@ -107,7 +108,10 @@ class Bananas(Searcher):
             pool = list(candidates.values())
             if not pool:
                 return
-            pred = model.predict(encode_all(space, pool, p["encoding"]))
+            for arch in pool:
+                if arch.string not in encoded:
+                    encoded[arch.string] = space.encode(arch, p["encoding"])  # type: ignore[attr-defined]
+            pred = model.predict(np.stack([encoded[a.string] for a in pool]))
             if p["acquisition"] == "its" and pred.std is not None:
                 acq = rng.normal(pred.mean, np.maximum(pred.std, 0.0))
             else:
