@@ -50,6 +50,22 @@ def import_truth(data: Path, work: Path, device: str) -> list[Path]:
     return out
 
 
+def plot_all(out: Path, names: list[str]) -> None:
+    """``curves_val.png`` (regret, incumbent test) and ``curves_mo.png`` (HV ratio) over every run so far."""
+    from predictors.search.run import plot_curves
+
+    frames = [pd.read_csv(out / n / "curves.csv").assign(strategy=n) for n in names if (out / n).is_dir()]
+    if not frames:
+        return
+    table = pd.concat(frames, ignore_index=True)
+    val = table[table["strategy"].str.contains("_val")]
+    mo = table[table["strategy"].str.endswith("_mo")]
+    if len(val):
+        plot_curves(val, ["regret", f"incumbent_{TEST}"], str(out / "curves_val.png"), "NB201 CIFAR-10")
+    if len(mo):
+        plot_curves(mo, ["hv_ratio"], str(out / "curves_mo.png"), f"NB201 CIFAR-10, {VAL} x latency")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
@@ -185,6 +201,7 @@ def main(argv: list[str] | None = None) -> int:
             f"{e[f'test_at_{b}_mean']:.2f} ± {e[f'test_at_{b}_std']:.2f} | {hv_text} | "
             f"{e['seconds_per_seed_median']:.1f} |"
         )
+    plot_all(args.out, list(report["runs"]))  # type: ignore[arg-type]
     (args.out / "report.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
     return 0
