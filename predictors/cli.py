@@ -164,10 +164,8 @@ def _evaluate(args: argparse.Namespace) -> int:
     )
     candidates = _candidates(args)
     truth, features = _tables(args)
-    print(f"protocol {protocol.hash[:16]}")
     evaluation = evaluate(protocol, truth, candidates, features, args.features, log=print)
     paths = write_evaluation(evaluation, args.out)
-    print(f"splits {evaluation.report['splits_sha256'][:16]}")
     print(to_markdown(evaluation.curves), end="")
     print("outputs: " + "  ".join(str(p) for p in paths.values()))
     return 0

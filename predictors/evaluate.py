@@ -184,6 +184,8 @@ def evaluate(
     truth = truth_values(truth_table, protocol)
     splits = make_splits(protocol, universe(protocol, truth))
     check_coverage(splits, truth, protocol)
+    if log:  # the split is fixed and named before any model sees data
+        log(f"protocol {protocol.hash[:16]}, splits {splits.hash[:16]}: {len(splits.test)} test classes")
     test_ids = list(splits.test)
     train_ids = list(dict.fromkeys(c for _, pool in splits.pools for c in pool))
     all_ids = test_ids + train_ids

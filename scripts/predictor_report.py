@@ -66,6 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--truth", type=Path, default=None, help="table with test_acc_200ep (default: import)")
     p.add_argument("--features-table", type=Path, default=None)
+    p.add_argument("--features", default=None, help="zc metrics to use (default: every proxy/cost metric)")
     p.add_argument("--models", required=True, help="predictor:encoding,...")
     p.add_argument("--train-sizes", default=None, help="override (changes the protocol hash)")
     p.add_argument("--seeds", default=None, help="override (changes the protocol hash)")
@@ -88,8 +89,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{candidate.label}: done already ({folder})", flush=True)
             continue
         start = time.perf_counter()
+        chosen = args.features.split(",") if args.features else None
         evaluation = evaluate(
-            protocol, truth, [candidate], features, log=lambda line: print(line, flush=True)
+            protocol, truth, [candidate], features, chosen, log=lambda line: print(line, flush=True)
         )
         evaluation.report["wall_s"] = time.perf_counter() - start
         write_evaluation(evaluation, folder)
