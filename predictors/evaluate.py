@@ -273,7 +273,8 @@ def evaluate(
 
 
 def summarise(predictions: pd.DataFrame, protocol: EvalProtocol) -> pd.DataFrame:
-    """Per (model, train size): each metric's mean over seeds with its bootstrap 95 % interval."""
+    """Per (model, train size): each metric's mean over seeds with its bootstrap 95 % interval
+    (``protocol.n_boot`` resamples for Kendall and Spearman, at most 200 for the others)."""
     fns = metric_functions(protocol)
     rows = []
     for (model, size), group in predictions.groupby(["model", "train_size"], sort=False):

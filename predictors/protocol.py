@@ -40,7 +40,8 @@ class EvalProtocol(HashedSpec):
         cv_folds: folds of the hyper-parameter search inside each training split.
         cv_min_train: smallest training set on which hyper-parameters are searched (below: defaults).
         ndcg_k: cut-off of NDCG@k; regret_k: the predicted top-k whose best is compared to the optimum.
-        n_boot: bootstrap resamples of the test set for confidence intervals (95 %, percentile).
+        n_boot: bootstrap resamples of the test set for the 95 % percentile intervals of Kendall and
+            Spearman; top-k, NDCG and regret use ``min(n_boot, 200)`` (each resample re-ranks the set).
     """
 
     _spec_name: ClassVar[str] = "predictor evaluation protocol"
