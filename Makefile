@@ -15,7 +15,7 @@ $(VENV)/.installed-base: pyproject.toml | $(BIN)/python
 	touch $@
 
 $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install -q -e ".[dev,ray,onnx,gpu,predictors]"
+	$(BIN)/pip install -q -e ".[dev,ray,onnx,gpu,predictors,search]"
 	touch $@ $(VENV)/.installed-base
 
 demo: $(VENV)/.installed-base

@@ -11,7 +11,6 @@ import spaces
 from benchmarks.importers import import_zero_cost_json
 from benchmarks.table import open_table
 from predictors.encodings import encode, flatten_graphs, parse_spec, unflatten_graph
-from spaces.nb201_naslib import naslib_from_nb201
 
 SPACE = spaces.get("nb201")
 
@@ -27,7 +26,7 @@ def zc_table(tmp_path_factory, archs):
     entries = {}
     for i, arch in enumerate(archs):
         convs = arch.string.count("conv")
-        entries[naslib_from_nb201(arch.string)] = {
+        entries[SPACE.to_naslib(arch)] = {
             "synflow": {"score": float("nan") if i == 0 else 10.0 ** (convs + 1), "time": 0.1},
             "nwot": {"score": 700.0 + convs, "time": 0.1},
             "val_accuracy": 50.0 + convs,
