@@ -60,6 +60,25 @@ def train_module(
         return {k: v.detach().numpy().copy() for k, v in model.state_dict().items()}
 
 
+def train_ensemble(
+    make: Callable[[], object], inputs: tuple[np.ndarray, ...], y: np.ndarray, seed: int, params: dict
+) -> list[dict[str, np.ndarray]]:
+    """``params["members"]`` modules trained by :func:`train_module`, member ``m`` with seed ``1000 seed + m``."""
+    return [
+        train_module(
+            make,
+            inputs,
+            y,
+            seed=seed * 1000 + m,
+            epochs=int(params["epochs"]),
+            lr=float(params["lr"]),
+            weight_decay=float(params["weight_decay"]),
+            batch_size=int(params["batch_size"]),
+        )
+        for m in range(int(params["members"]))
+    ]
+
+
 def run_module(
     make: Callable[[], object], state: dict[str, np.ndarray], inputs: tuple[np.ndarray, ...]
 ) -> np.ndarray:

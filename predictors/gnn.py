@@ -14,7 +14,7 @@ import itertools
 
 import numpy as np
 
-from predictors._torch import run_module, standardiser, train_module
+from predictors._torch import run_module, standardiser, train_ensemble
 from predictors.base import Predictor, PredictorCard
 from predictors.encodings import unflatten_graph
 
@@ -80,19 +80,13 @@ class GNNPredictor(Predictor):
         (self._y_mu,), (self._y_sd,) = standardiser(y[:, None])
         self._g_mu, self._g_sd = standardiser(extra)
         p = self.params
-        self._states = [
-            train_module(
-                self._make(ops.shape[-1], extra.shape[1]),
-                (adjacency, ops, (extra - self._g_mu) / self._g_sd),
-                (y - self._y_mu) / self._y_sd,
-                seed=self.seed * 1000 + m,
-                epochs=int(p["epochs"]),
-                lr=float(p["lr"]),
-                weight_decay=float(p["weight_decay"]),
-                batch_size=int(p["batch_size"]),
-            )
-            for m in range(int(p["members"]))
-        ]
+        self._states = train_ensemble(
+            self._make(ops.shape[-1], extra.shape[1]),
+            (adjacency, ops, (extra - self._g_mu) / self._g_sd),
+            (y - self._y_mu) / self._y_sd,
+            self.seed,
+            p,
+        )
 
     def _predict(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         adjacency, ops, extra = unflatten_graph(X)

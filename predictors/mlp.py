@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from predictors._torch import run_module, standardiser, train_module
+from predictors._torch import run_module, standardiser, train_ensemble
 from predictors.base import Predictor, PredictorCard
 
 
@@ -57,19 +57,7 @@ class MLPEnsemblePredictor(Predictor):
         self._x_mu, self._x_sd = standardiser(X)
         (self._y_mu,), (self._y_sd,) = standardiser(y[:, None])
         Xs, ys = (X - self._x_mu) / self._x_sd, (y - self._y_mu) / self._y_sd
-        self._states = [
-            train_module(
-                self._make(X.shape[1]),
-                (Xs,),
-                ys,
-                seed=self.seed * 1000 + m,
-                epochs=int(p["epochs"]),
-                lr=float(p["lr"]),
-                weight_decay=float(p["weight_decay"]),
-                batch_size=int(p["batch_size"]),
-            )
-            for m in range(int(p["members"]))
-        ]
+        self._states = train_ensemble(self._make(X.shape[1]), (Xs,), ys, self.seed, p)
 
     def _predict(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         Xs = (X - self._x_mu) / self._x_sd
