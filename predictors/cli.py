@@ -289,8 +289,14 @@ def _transfer(args: argparse.Namespace) -> int:
     )
     frame = result.table
     text = frame.to_string(index=False, float_format=lambda v: f"{v:.3f}")
-    means = frame[["transfer", "shots_only", "zero_shot_mean"]].mean()
-    summary = "mean Kendall tau: " + ", ".join(f"{k} {v:.3f}" for k, v in means.items())
+    names = ["transfer", "shots_only", "zero_shot_mean"]
+    kendalls, spearmans = frame[names].mean(), frame[[f"{n}_spearman" for n in names]].mean()
+    summary = (
+        "mean Kendall tau: "
+        + ", ".join(f"{k} {v:.3f}" for k, v in kendalls.items())
+        + "; mean Spearman: "
+        + ", ".join(f"{k} {v:.3f}" for k, v in zip(names, spearmans))
+    )
     with atomic_folder(args.out) as tmp:
         frame.to_csv(tmp / "transfer.csv", index=False)
         (tmp / "transfer.md").write_text(

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from benchmarks.metrics import kendall
+from benchmarks.metrics import kendall, spearman
 from predictors.base import make_predictor
 
 if TYPE_CHECKING:
@@ -61,7 +61,8 @@ def latency_matrix(table: Table, metric: str = "latency") -> pd.DataFrame:
 
 @dataclass(frozen=True)
 class TransferResult:
-    """Per held-out setting: Kendall tau of the transfer model and the two baselines."""
+    """Per held-out setting: Kendall tau (and, in ``*_spearman`` columns, Spearman's rho, the measure
+    HELP reports) of the transfer model and the two baselines."""
 
     table: pd.DataFrame
 
@@ -128,14 +129,18 @@ def transfer_evaluation(
             X = np.hstack([X_test, np.tile(embedding(setting), (len(test), 1))])
             shots_only = make_predictor("lightgbm", seed=seed, min_child_samples=2, n_estimators=200)
             shots_only.fit(np.stack([X_of[c] for c in refs]), logs.loc[refs, setting].to_numpy())
+            scores = {
+                "transfer": model.predict(X).mean,
+                "shots_only": shots_only.predict(X_test).mean,
+                "zero_shot_mean": zero_shot,
+            }
             rows.append(
                 {
                     "group": group,
                     "setting": setting,
                     "shots": shots,
-                    "transfer": kendall(model.predict(X).mean, truth),
-                    "shots_only": kendall(shots_only.predict(X_test).mean, truth),
-                    "zero_shot_mean": kendall(zero_shot, truth),
+                    **{name: kendall(score, truth) for name, score in scores.items()},
+                    **{f"{name}_spearman": spearman(score, truth) for name, score in scores.items()},
                     "test_cells": len(test),
                 }
             )
