@@ -47,7 +47,14 @@ def _load(target: str):
 
 
 def _one_line(exc: BaseException) -> str:
-    text = str(exc.args[0]) if isinstance(exc, KeyError) and exc.args else str(exc)
+    if isinstance(exc, KeyError) and exc.args:
+        key = exc.args[0]
+        if isinstance(key, bytes):
+            key = key.decode(errors="replace")
+        # Our own KeyErrors carry a sentence; a bare key from deeper down means a missing field.
+        text = str(key) if " " in str(key) else f"missing field {str(key)!r} in the input"
+    else:
+        text = str(exc)
     return " ".join(text.split()) or type(exc).__name__
 
 

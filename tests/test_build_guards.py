@@ -203,3 +203,18 @@ def test_absurd_executor_settings_fail_before_work(tmp_path, capsys, extra, mess
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1, err
     assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("exc", "line"),
+    [
+        (KeyError(b"task"), "missing field 'task' in the input"),
+        (KeyError("sha256"), "missing field 'sha256' in the input"),
+        (KeyError("unknown task 'x' (valid: a, b)"), "unknown task 'x' (valid: a, b)"),
+        (ValueError("two\nlines"), "two lines"),
+    ],
+)
+def test_cli_errors_name_the_problem_not_an_internal(exc, line):
+    from benchmarks.cli import _one_line
+
+    assert _one_line(exc) == line
