@@ -23,11 +23,14 @@ from typing import Any, ClassVar, Literal
 import numpy as np
 
 from benchmarks.store import atomic_folder
+from spaces.jsonio import JSONInputError, load_bounded
 from spaces.registry import Registry
 
 ARTEFACT_FORMAT = 1
 """Version of the saved-predictor layout (``predictor.json`` ``format``)."""
 MANIFEST = "predictor.json"
+MAX_MANIFEST_BYTES = 64 << 20
+"""A predictor manifest over this size is refused unread (it holds hyper-parameters and file hashes)."""
 
 
 class ArtefactError(ValueError):
@@ -246,10 +249,12 @@ def load_predictor(path: str | Path) -> Predictor:
     if not manifest_path.is_file():
         raise ArtefactError(f"{path}: not a saved predictor (no {MANIFEST})")
     try:
-        manifest = json.loads(manifest_path.read_text())
+        manifest = load_bounded(manifest_path, MAX_MANIFEST_BYTES)
         fmt, name, files = manifest["format"], manifest["predictor"], manifest["files"]
         seed, params, n_features = manifest["seed"], manifest["params"], manifest["n_features"]
-    except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError) as exc:
+    except JSONInputError as exc:
+        raise ArtefactError(str(exc)) from None
+    except (KeyError, TypeError) as exc:
         raise ArtefactError(f"{manifest_path}: malformed predictor manifest ({exc})") from None
     if fmt != ARTEFACT_FORMAT:
         raise ArtefactError(f"{manifest_path}: format {fmt!r}, this archbench reads {ARTEFACT_FORMAT}")

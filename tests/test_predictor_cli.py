@@ -158,3 +158,12 @@ def test_surrogate_table_answers_every_cell_with_mean_and_std(capsys, truth, tmp
     assert set(table.records["device"].astype(str)) == {"surrogate"}
     code, _, err = call(capsys, "predictors", "surrogate", "--model", model, "--out", out)
     assert code == 2 and "already exists" in err
+
+
+def test_a_deeply_nested_predictor_manifest_is_one_line_not_a_recursion_error(tmp_path):
+    from predictors.base import MANIFEST, ArtefactError, load_predictor
+
+    (tmp_path / MANIFEST).write_text("[" * 100_000 + "]" * 100_000)
+    with pytest.raises(ArtefactError, match=r"nested too deeply|nested .* levels deep") as info:
+        load_predictor(tmp_path)
+    assert "\n" not in str(info.value)

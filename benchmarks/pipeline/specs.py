@@ -101,18 +101,16 @@ def _dry_run(space_name: str, arch: str, task_name: str, options: tuple, resolut
     import torch
 
     import spaces
-    from spaces.tasks import get_task
 
-    space, task = spaces.get(space_name), get_task(task_name)
-    side = resolution or task.resolution
-    space.check_resolution(side)
+    space = spaces.get(space_name)
+    spec = space.task_input(task_name, resolution)  # images or tokens, checked by the space
     described = ", ".join(f"{k}={v}" for k, v in options) or "the defaults"
     try:
-        network = space.build(space.parse(arch), task, **dict(options))
+        network = space.build(space.parse(arch), task_name, **dict(options))
         with torch.no_grad():
-            network.eval()(torch.zeros(1, task.in_channels, side, side))
+            network.eval()(spec.noise(1, torch.Generator().manual_seed(0), torch.float32))
     except Exception as exc:
         raise ValueError(
-            f"{space_name} cannot build a network with build options {described} at resolution {side} "
+            f"{space_name} cannot build a network with build options {described} for input {spec} "
             f"({failure_message(exc, 200)})"
         ) from None
