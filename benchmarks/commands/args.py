@@ -52,7 +52,7 @@ def key_values(text: str) -> dict[str, int]:
 
 
 def add_selection_arguments(p: argparse.ArgumentParser, all_unique: bool = True) -> None:
-    """Add the ways to choose architectures (``--sample N``, ``--archs FILE``, ``--all``, and with
+    """Add the ways to choose architectures (``--sample N``, ``--stratified N``, ``--archs FILE``, ``--all``, and with
     ``all_unique`` ``--all-unique``) and ``--seed``; :func:`selection` reads them."""
     from pathlib import Path
 
@@ -62,6 +62,12 @@ def add_selection_arguments(p: argparse.ArgumentParser, all_unique: bool = True)
     )
     which.add_argument(
         "--archs", type=Path, metavar="FILE", help="file with one architecture string per line"
+    )
+    which.add_argument(
+        "--stratified",
+        type=int,
+        metavar="N",
+        help="N class representatives, seeded, in proportion to the space's strata of live-op mix",
     )
     if all_unique:
         which.add_argument(
@@ -89,6 +95,7 @@ def selection(args: argparse.Namespace) -> Any:
         seed=args.seed,
         all_cells=args.all,
         all_unique=getattr(args, "all_unique", False),
+        stratified=args.stratified,
     )
 
 

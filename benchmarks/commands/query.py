@@ -36,7 +36,7 @@ def _status(args: argparse.Namespace) -> int:
 def register_query(sub: argparse._SubParsersAction) -> None:
     """Add ``archbench query``."""
     p = sub.add_parser("query", help="look up records in a table", description="Query a table folder.")
-    p.add_argument("table", type=Path, help="table folder (with manifest.json)")
+    p.add_argument("table", type=Path, help="table folder (with manifest.json) or a shipped table's name")
     which = p.add_mutually_exclusive_group()
     which.add_argument("--arch", help="architecture string")
     which.add_argument("--index", type=int, help="published index")

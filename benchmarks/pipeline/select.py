@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ def select_architectures(
     seed: int = 0,
     all_cells: bool = False,
     all_unique: bool = False,
+    stratified: int | None = None,
 ) -> Selection:
     """The architectures of ``space`` (a ``SearchSpace`` or its name) one way of choosing them names.
 
@@ -34,6 +36,10 @@ def select_architectures(
     * ``all_cells``: every cell of an enumerable space.
     * ``all_unique``: every equivalence class once, on its representative; the other cells become
       ``members`` (listed in the architectures table, answered from their class's functional metrics).
+    * ``stratified``: that many class representatives, drawn with ``seed`` from strata of equal live-op
+      multiset (the ops of the pruned graph, :meth:`spaces.EncodableSpace.graph`), each stratum
+      getting its proportional share (largest remainder): the sample has the space's own mix of cell
+      compositions, which a uniform draw only matches on average.
 
     Raises:
         ValueError: no way or several ways are given, a bad line, sample size or seed, an empty file,
@@ -46,11 +52,15 @@ def select_architectures(
     from spaces.specs import MAX_SEED, check_int
 
     space = spaces.get(space) if isinstance(space, str) else space
-    chosen = [archs_file is not None, sample is not None, all_cells, all_unique]
+    chosen = [archs_file is not None, sample is not None, all_cells, all_unique, stratified is not None]
     if sum(chosen) != 1:
         raise ValueError(
-            "choose the architectures one way: an architecture file, a sample, all or all unique"
+            "choose the architectures one way: an architecture file, a sample, a stratified sample, "
+            "all or all unique"
         )
+    if stratified is not None:
+        check_int(seed, "--seed", 0, MAX_SEED)
+        return Selection(stratified_classes(space, stratified, seed))
     if archs_file is not None:
         path = Path(archs_file)
         if not path.is_file():
@@ -84,3 +94,53 @@ def select_architectures(
         raise ValueError(f"--sample must be >= 1, got {sample}")
     check_int(seed, "--seed", 0, MAX_SEED)
     return Selection(tuple(a.string for a in space.sample_unique(sample, np.random.default_rng(seed))))
+
+
+def stratified_classes(space: Any, n: int, seed: int) -> tuple[str, ...]:
+    """``n`` class representatives of an enumerable space with graphs, stratified by live-op multiset.
+
+    Strata get ``n * size / total`` classes rounded by largest remainder (ties broken by the stratum's
+    sorted key, so the allocation is deterministic); classes are drawn without replacement inside each
+    stratum with ``numpy.random.default_rng(seed)``. Returned in a seeded random order.
+    """
+    import numpy as np
+
+    import spaces
+
+    try:
+        spaces.requires(space, spaces.EnumerableSpace, "a stratified sample")
+        spaces.requires(space, spaces.EncodableSpace, "a stratified sample")
+    except spaces.MissingCapability as exc:
+        raise ValueError(str(exc)) from None
+    reps = _strata(space)[0]
+    if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= len(reps):
+        raise ValueError(f"--stratified must be 1..{len(reps)} (the classes of {space.name}), got {n}")
+    strata = _strata(space)[1]
+    keys = sorted(strata)
+    share = np.array([n * len(strata[k]) / len(reps) for k in keys])
+    counts = np.floor(share).astype(int)
+    by_remainder = sorted(range(len(keys)), key=lambda i: (-(share[i] - counts[i]), keys[i]))
+    for i in by_remainder[: n - int(counts.sum())]:
+        counts[i] += 1
+    rng = np.random.default_rng(seed)
+    chosen = [
+        members[j]
+        for key, count in zip(keys, counts)
+        for members in [sorted(strata[key])]
+        for j in rng.choice(len(members), size=int(count), replace=False)
+    ]
+    return tuple(chosen[i] for i in rng.permutation(len(chosen)))
+
+
+@functools.lru_cache(maxsize=4)
+def _strata(space: Any) -> tuple[dict[str, Any], dict[tuple, list[str]]]:
+    """Class representatives of an enumerable space and their strata by live-op multiset (cached)."""
+    reps: dict[str, Any] = {}
+    for a in space.enumerate():
+        if a.arch_id not in reps:
+            reps[a.arch_id] = space.representative(a)
+    strata: dict[tuple, list[str]] = {}
+    for arch in reps.values():
+        live = sorted(op for op in space.graph(arch).ops if op not in ("input", "output"))
+        strata.setdefault(tuple(live), []).append(arch.string)
+    return reps, strata

@@ -107,6 +107,20 @@ def git_revision() -> str | None:
     return out.stdout.strip() or None if out.returncode == 0 else None
 
 
+def cpu_model() -> str:
+    """The CPU's model name (``/proc/cpuinfo`` on Linux, else :func:`platform.processor`).
+
+    Recorded because float results are bit-identical only on the same CPU type and thread count.
+    """
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def environment(lock: bool = False) -> dict[str, Any]:
     """Python, platform and the versions of the packages that produce the numbers.
 
@@ -122,6 +136,7 @@ def environment(lock: bool = False) -> dict[str, Any]:
     env: dict[str, Any] = {
         "python": platform.python_version(),
         "platform": platform.platform(),
+        "cpu": cpu_model(),
         "archbench": archbench_version(),
         "packages": packages,
     }

@@ -18,6 +18,8 @@ import numpy as np
 import pandas as pd
 
 from benchmarks.storage.schema import STATUSES, seed_combiner
+from benchmarks.storage.shipped import looks_like_name
+from benchmarks.storage.shipped import resolve as resolve_shipped
 from benchmarks.storage.store import content_id, read_frames
 
 
@@ -397,6 +399,10 @@ def open_table(path: str | Path, expect: str | None = None) -> Table:
 
     Every file is hash-checked against the manifest and nothing unlisted may sit beside them. With
     ``expect`` (a content id, ``sha256:`` plus 16 to 64 hex digits) the manifest itself is pinned: a
-    table whose :attr:`Table.content_id` differs is refused.
+    table whose :attr:`Table.content_id` differs is refused. A shipped table opens by its name
+    (``"nb201-fmnist"``, ``"nb201-fmnist-1.0.0"``, ``"nb201-fmnist@1.0.0"``; see ``archbench tables list``)
+    wherever no folder of that name exists.
     """
+    if not Path(path).exists() and looks_like_name(str(path)):
+        path = resolve_shipped(str(path))
     return Table(path, expect)

@@ -1,0 +1,136 @@
+"""Recompute a sample of a table's records with the live code under the table's recorded settings.
+
+A shipped or released number is only as good as the code that can still produce it. This module picks
+records from a table (seeded, spread over metrics), rebuilds the unit that produced each one from the
+manifest (the proxy protocol or training recipe by the record's ``protocol_hash``, the architecture,
+task and seed) and runs it through the same evaluators a build uses (:func:`~.units.run_unit`), at the
+table's recorded torch thread count. On the CPU model and thread count the table records, a float
+result is bit-identical; elsewhere kernels may round differently, so proxies are compared with a
+relative tolerance and training curves, which amplify rounding over every step, with an absolute one.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+PROXY_RTOL = 1e-4
+"""Relative tolerance for proxy values recomputed on another CPU model or thread count."""
+TRAIN_ATOL = 3.0
+"""Absolute tolerance (accuracy points, loss units) for training curves recomputed on another CPU."""
+
+
+@dataclass(frozen=True)
+class Recheck:
+    """One recomputed record: the recorded and the recomputed value, and whether they agree."""
+
+    metric: str
+    arch: str
+    seed: int
+    epoch: float
+    recorded: float
+    recomputed: float
+    exact_expected: bool
+    tolerance: float
+
+    @property
+    def agrees(self) -> bool:
+        """Bit-identical where expected, else within the tolerance (NaN agrees with NaN)."""
+        if math.isnan(self.recorded) or math.isnan(self.recomputed):
+            return math.isnan(self.recorded) and math.isnan(self.recomputed)
+        if self.exact_expected:
+            return self.recorded == self.recomputed
+        return abs(self.recorded - self.recomputed) <= self.tolerance
+
+
+def same_machine(manifest: dict[str, Any]) -> bool:
+    """Whether this CPU model is the one the table was built on (so results should be bit-identical)."""
+    from benchmarks.storage.store import cpu_model
+
+    return manifest.get("environment", {}).get("cpu") == cpu_model()
+
+
+def pick_records(table: Any, per_metric: int, seed: int, metrics: list[str] | None = None) -> pd.DataFrame:
+    """``per_metric`` ok records of each proxy metric and ``per_metric`` whole training runs, seeded.
+
+    A training run is every ok record of one (architecture, seed, recipe): one run checks its whole
+    curve. ``metrics`` restricts the proxy metrics (training runs are picked whenever a training
+    metric is named or ``metrics`` is None).
+    """
+    records = table.records
+    ok = records[records["status"] == "ok"]
+    trained = ok["protocol_hash"].isin(set(table.manifest.get("recipes", {})))
+    proxy_rows, train_rows = ok[~trained], ok[trained]
+    names = sorted(proxy_rows["metric"].astype(str).unique())
+    wanted = names if metrics is None else [m for m in metrics if m in names]
+    rng = np.random.default_rng(seed)
+    picked = []
+    for name in wanted:
+        rows = proxy_rows[proxy_rows["metric"] == name]
+        take = rng.choice(len(rows), size=min(per_metric, len(rows)), replace=False)
+        picked.append(rows.iloc[np.sort(take)])
+    train_metrics = set(train_rows["metric"].astype(str))
+    if len(train_rows) and (metrics is None or train_metrics & set(metrics)):
+        keys = ["arch", "seed", "protocol_hash"]
+        runs = train_rows[keys].astype(str).drop_duplicates().sort_values(keys)
+        take = runs.iloc[np.sort(rng.choice(len(runs), size=min(per_metric, len(runs)), replace=False))]
+        flat = train_rows[keys].astype(str)
+        picked.append(train_rows[flat.apply(tuple, axis=1).isin(set(take.apply(tuple, axis=1)))])
+    return pd.concat(picked) if picked else ok.iloc[:0]
+
+
+def _unit_for(row: Any, manifest: dict[str, Any], space: str) -> Any:
+    from benchmarks.pipeline.units import Unit
+
+    protocols, recipes = manifest.get("protocols", {}), manifest.get("recipes", {})
+    common = {"space": space, "arch": str(row.arch), "task": str(row.task), "seed": int(row.seed)}
+    if row.protocol_hash in protocols:
+        return Unit(
+            "reverify", "proxies", proxies=(str(row.metric),), protocol=protocols[row.protocol_hash], **common
+        )
+    if row.protocol_hash in recipes:
+        return Unit("reverify", "train", recipe=recipes[row.protocol_hash], **common)
+    raise ValueError(f"record of {row.metric} names protocol {row.protocol_hash!r}, which the manifest lacks")
+
+
+def recompute(table: Any, rows: pd.DataFrame) -> list[Recheck]:
+    """Recompute ``rows`` (records of ``table``) with the live evaluators; one entry per compared value."""
+    import torch
+
+    from benchmarks.pipeline.units import run_unit
+
+    manifest = table.manifest
+    threads = manifest.get("environment", {}).get("torch_threads") or [None]
+    recorded_threads = threads[0] if len(threads) == 1 else None
+    exact = same_machine(manifest) and recorded_threads is not None
+    before = torch.get_num_threads()
+    if recorded_threads:
+        torch.set_num_threads(int(recorded_threads))
+    try:
+        out: list[Recheck] = []
+        runs: dict[tuple, list[dict[str, Any]]] = {}
+        for row in rows.itertuples(index=False):
+            unit = _unit_for(row, manifest, str(row.space))
+            key = (unit.kind, unit.arch, unit.task, unit.seed, row.protocol_hash, unit.proxies)
+            if key not in runs:
+                runs[key] = run_unit(unit)
+            fresh = [
+                r
+                for r in runs[key]
+                if r["metric"] == row.metric and (unit.kind != "train" or r["epoch"] == row.epoch)
+            ]
+            value = fresh[0]["value"] if fresh and fresh[0]["value"] is not None else math.nan
+            tol = TRAIN_ATOL if unit.kind == "train" else PROXY_RTOL * max(abs(float(row.value)), 1e-12)
+            epoch = float(row.epoch) if row.epoch == row.epoch and row.epoch is not None else 0.0
+            out.append(
+                Recheck(
+                    str(row.metric), unit.arch, unit.seed, epoch, float(row.value), float(value), exact, tol
+                )
+            )
+        return out
+    finally:
+        torch.set_num_threads(before)

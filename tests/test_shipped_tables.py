@@ -1,0 +1,168 @@
+"""Shipped tables: found and opened by name, manifests verified, and shipped rows recomputed live.
+
+The recomputation is the point: a code change that silently changes a published number (a proxy's
+formula, an initialisation, the data order of training) makes the live value differ from the shipped
+one and fails here. On the CPU model and thread count a table records, values must be bit-identical;
+elsewhere proxies agree within a relative 1e-4 and training curves within 3 points.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+
+import pytest
+from _bench_helpers import archbench_exe, shared_build
+
+from benchmarks.pipeline.reverify import pick_records, recompute
+from benchmarks.storage import shipped
+from benchmarks.storage.release import release
+from benchmarks.storage.store import TableError
+from benchmarks.storage.table import open_table
+
+SHIPPED = shipped.shipped_tables()
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    """The small shared build (read-only)."""
+    return shared_build(tmp_path_factory)
+
+
+def test_every_shipped_table_opens_by_name_and_verifies():
+    """Each shipped release opens by bare name and by NAME-X.Y.Z, hash-checked, with its dataset card."""
+    newest = {t.name: t for t in SHIPPED}  # sorted by version: the last of a name wins
+    for t in SHIPPED:
+        assert open_table(t.name).path == newest[t.name].path
+        exact = open_table(f"{t.name}-{t.version}")
+        assert exact.manifest["layout"] == "release" and exact.manifest["name"] == t.name
+        assert (exact.path / "README.md").is_file() and t.rows == len(exact.records) > 0
+        assert t.build_wall_s is not None and t.build_wall_s > 0
+
+
+@pytest.mark.parametrize("table", SHIPPED, ids=[t.name for t in SHIPPED])
+def test_shipped_rows_recompute_with_the_live_code(table):
+    """One record of every proxy and one whole training run per task, recomputed under the manifest."""
+    opened = open_table(table.path)
+    recipes = set(opened.manifest.get("recipes", {}))
+    cheap = [
+        m
+        for m in sorted(opened.records["metric"].astype(str).unique())
+        if m not in ("ntk", "epe_nas", "grad_sign")  # each >0.3 s: covered by the other tables' rows
+    ]
+    rows = pick_records(opened, 1, seed=0, metrics=cheap)
+    assert len(rows) > 0
+    checks = recompute(opened, rows)
+    bad = [c for c in checks if not c.agrees]
+    assert not bad, f"{len(bad)} of {len(checks)} shipped values changed, e.g. {bad[0]}"
+    if recipes:  # a training run was among them and its whole curve was compared
+        assert any(c.epoch > 0 for c in checks)
+
+
+def test_reverify_flags_a_changed_value(built):
+    """The check fails when the stored value is not what the code computes (here: edited in memory)."""
+    table = open_table(built.table)
+    rows = pick_records(table, 1, seed=3, metrics=["synflow", "val_acc"])
+    honest = recompute(table, rows)
+    assert honest and all(c.agrees for c in honest)
+    assert any(c.metric == "val_acc" for c in honest) and any(c.metric == "synflow" for c in honest)
+    edited = rows.copy()
+    edited.loc[edited["metric"] == "synflow", "value"] *= 1.001
+    changed = [c for c in recompute(table, edited) if c.metric == "synflow"]
+    assert changed and not any(c.agrees for c in changed)
+
+
+def test_resolve_names_versions_and_errors(tmp_path, built, monkeypatch):
+    """Bare names pick the newest version; NAME@X.Y.Z and NAME-X.Y.Z pick one; unknown names list what ships."""
+    for version in ("1.0.0", "1.10.0", "1.2.0"):
+        release(built.table, "tiny", version, tmp_path)
+    (tmp_path / "notes").mkdir()  # not a release folder: ignored
+    monkeypatch.setattr(shipped, "SHIPPED_DIR", tmp_path)
+    assert [t.version for t in shipped.shipped_tables()] == ["1.0.0", "1.2.0", "1.10.0"]
+    assert open_table("tiny").path.name == "tiny-1.10.0"
+    assert open_table("tiny@1.2.0").path.name == "tiny-1.2.0"
+    assert open_table("tiny-1.0.0").path.name == "tiny-1.0.0"
+    with pytest.raises(
+        TableError, match=r"no table folder or shipped table named 'tiny@9.9.9' \(shipped: tiny"
+    ):
+        open_table("tiny@9.9.9")
+    with pytest.raises(TableError, match="shipped table named 'other'"):
+        open_table("other")
+
+
+def test_a_folder_beats_a_shipped_name(tmp_path, built, monkeypatch):
+    """A path that exists is opened as a path even when a shipped table has the same name."""
+    release(built.table, "tiny", "1.0.0", tmp_path / "shipped")
+    monkeypatch.setattr(shipped, "SHIPPED_DIR", tmp_path / "shipped")
+    shutil.copytree(built.table, tmp_path / "tiny")
+    monkeypatch.chdir(tmp_path)
+    assert open_table("tiny").manifest.get("layout") != "release"
+
+
+def test_tampered_shipped_table_is_refused(tmp_path, built, monkeypatch):
+    """A shipped table is verified like any release: an edited card fails with one line."""
+    folder = release(built.table, "tiny", "1.0.0", tmp_path)
+    monkeypatch.setattr(shipped, "SHIPPED_DIR", tmp_path)
+    card = folder / "README.md"
+    card.write_text(card.read_text() + "\nedited\n")
+    with pytest.raises(TableError, match=r"README\.md"):
+        open_table("tiny")
+
+
+def test_cli_tables_list_show_verify_and_bad_names(tmp_path, built):
+    """`archbench tables` lists what ships, shows a card, verifies, and answers bad names with exit 2."""
+    exe = archbench_exe()
+    listed = subprocess.run([exe, "tables", "list"], capture_output=True, text=True)
+    assert listed.returncode == 0
+    for t in SHIPPED:
+        assert t.name in listed.stdout and t.version in listed.stdout
+    bad = subprocess.run([exe, "tables", "show", "no-such-table"], capture_output=True, text=True)
+    assert bad.returncode == 2 and "no table folder or shipped table named 'no-such-table'" in bad.stderr
+    assert len(bad.stderr.strip().splitlines()) == 1
+    verify = subprocess.run(
+        [exe, "tables", "verify", str(built.table), "--metric", "params,synflow"],
+        capture_output=True,
+        text=True,
+    )
+    assert verify.returncode == 0, verify.stdout + verify.stderr
+    assert "values recomputed" in verify.stdout and "DIFF" not in verify.stdout
+    unknown = subprocess.run(
+        [exe, "tables", "verify", str(built.table), "--metric", "nope"], capture_output=True, text=True
+    )
+    assert unknown.returncode == 2 and "nope" in unknown.stderr
+    if SHIPPED:
+        shown = subprocess.run([exe, "tables", "show", SHIPPED[0].name], capture_output=True, text=True)
+        assert shown.returncode == 0 and "content id: sha256:" in shown.stdout
+        manifest = json.loads((SHIPPED[0].path / "manifest.json").read_text())
+        assert manifest["name"] in shown.stdout
+
+
+def test_stratified_classes_follow_the_space_mix():
+    """A stratified sample holds each live-op stratum's proportional share, distinct classes, seeded."""
+    from collections import Counter
+
+    import spaces
+    from benchmarks.pipeline.select import select_architectures
+
+    space = spaces.get("nb201")
+    first = select_architectures(space, stratified=200, seed=1).archs
+    assert first == select_architectures(space, stratified=200, seed=1).archs
+    assert first != select_architectures(space, stratified=200, seed=2).archs
+    parsed = [space.parse(a) for a in first]
+    assert len({a.arch_id for a in parsed}) == 200
+    assert all(space.representative(a).string == a.string for a in parsed)
+
+    def stratum(a):
+        return tuple(sorted(op for op in space.graph(a).ops if op not in ("input", "output")))
+
+    reps = {}
+    for a in space.enumerate():
+        reps.setdefault(a.arch_id, space.representative(a))
+    everywhere = Counter(stratum(a) for a in reps.values())
+    sampled = Counter(stratum(a) for a in parsed)
+    for key, size in everywhere.items():  # largest remainder: floor or ceil of the exact share
+        share = 200 * size / len(reps)
+        assert int(share) <= sampled.get(key, 0) <= int(share) + 1
+    with pytest.raises(ValueError, match=r"--stratified must be 1\.\.6466"):
+        select_architectures(space, stratified=0, seed=0)
