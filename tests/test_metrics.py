@@ -186,3 +186,25 @@ def test_bootstrap_rejects_bad_input():
 def test_top_k_fraction_outside_unit_interval_is_refused(fraction):
     with pytest.raises(ValueError, match="fraction"):
         top_k_precision(np.arange(10.0), np.arange(10.0), fraction)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.integers(2, 40).flatmap(
+        lambda n: st.tuples(
+            st.lists(st.lists(st.integers(-3, 3), min_size=n, max_size=n), min_size=1, max_size=5),
+            st.lists(st.lists(st.floats(-5, 5), min_size=n, max_size=n), min_size=1, max_size=5),
+        )
+    )
+)
+def test_batched_spearman_equals_scipy_per_row(pair):
+    """The bootstrap's vectorised Spearman equals scipy's on every row, ties and constant rows included."""
+    from benchmarks.analysis.metrics import spearman_rows
+
+    xs, ys = pair
+    rows = min(len(xs), len(ys))
+    x, y = np.array(xs[:rows], dtype=float), np.array(ys[:rows], dtype=float)
+    batched = spearman_rows(x, y)
+    for i in range(rows):
+        expected = spearman(x[i], y[i])
+        assert (np.isnan(expected) and np.isnan(batched[i])) or abs(batched[i] - expected) < 1e-12

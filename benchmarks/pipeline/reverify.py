@@ -134,3 +134,48 @@ def recompute(table: Any, rows: pd.DataFrame) -> list[Recheck]:
         return out
     finally:
         torch.set_num_threads(before)
+
+
+def compare_tables(live: Any, reference: Any) -> list[Recheck]:
+    """Every ok record of ``live`` against the same record of ``reference`` (same arch_id, metric,
+    task, seed, epoch and protocol), with :class:`Recheck`'s rules: bit-identical when the reference
+    was built on this CPU model with the live table's thread count, else the tolerances above.
+
+    Raises:
+        ValueError: a live record has no counterpart in the reference.
+    """
+    keys = ["arch_id", "metric", "task", "seed", "epoch", "protocol_hash"]
+
+    def keyed(frame: pd.DataFrame) -> pd.DataFrame:
+        ok = frame[frame["status"] == "ok"]
+        out = ok[[*keys, "arch", "value"]].astype({k: str for k in keys if k not in ("seed", "epoch")})
+        return out.assign(epoch=out["epoch"].fillna(-1))
+
+    joined = keyed(live.records).merge(keyed(reference.records), on=keys, how="left", suffixes=("", "_ref"))
+    missing = joined[joined["value_ref"].isna()]
+    if len(missing):
+        first = missing.iloc[0]
+        raise ValueError(
+            f"the reference table has no {first.metric} record for {first.arch} (seed {first.seed})"
+        )
+    env_live = live.manifest.get("environment", {})
+    env_ref = reference.manifest.get("environment", {})
+    exact = same_machine(reference.manifest) and env_live.get("torch_threads") == env_ref.get("torch_threads")
+    recipes = set(reference.manifest.get("recipes", {}))
+    out = []
+    for r in joined.itertuples(index=False):
+        trained = r.protocol_hash in recipes
+        tol = TRAIN_ATOL if trained else PROXY_RTOL * max(abs(float(r.value_ref)), 1e-12)
+        out.append(
+            Recheck(
+                r.metric,
+                str(r.arch),
+                int(r.seed),
+                max(float(r.epoch), 0.0),
+                float(r.value_ref),
+                float(r.value),
+                exact,
+                tol,
+            )
+        )
+    return out
