@@ -22,6 +22,7 @@ import pytest
 import spaces
 from benchmarks.release import release
 from benchmarks.schema import ARCH_SCHEMA, RECORD_SCHEMA
+from benchmarks.storage.shipped import shipped_tables
 from benchmarks.store import Source, atomic_folder, manifest_body, write_manifest, write_parquet
 from benchmarks.table import open_table
 
@@ -236,3 +237,11 @@ def test_value_matches_the_records(opened):
         assert opened.value(index=index, metric="zc_7") == pytest.approx(rows["value"].mean(), nan_ok=True)
         own = rec[(rec["arch"] == entry.arch) & (rec["metric"] == "cost_3")]["value"]
         assert opened.value(index=index, metric="cost_3") == pytest.approx(own.mean(), nan_ok=True)
+
+
+@pytest.mark.parametrize("name", sorted({t.name for t in shipped_tables()}))
+def test_open_shipped_table_by_name(benchmark, name):
+    """open_table(NAME) of a shipped table (name lookup + hash check + read); goal < 0.5 s."""
+    table = benchmark.pedantic(open_table, args=(name,), rounds=5, iterations=1, warmup_rounds=1)
+    benchmark.extra_info.update({"records": len(table.records), "folder": table.path.name})
+    check_goal(benchmark, benchmark.stats.stats.min, 0.5)

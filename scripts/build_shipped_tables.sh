@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# How the shipped tables in benchmarks/shipped/ were built: the exact commands, one build at a time on a
+# 2-core machine (each build's journal, wall time and sessions are in the release's manifest).
+# Usage: scripts/build_shipped_tables.sh WORKDIR   (then copy WORKDIR/releases/* to benchmarks/shipped/)
+set -euo pipefail
+work=${1:?usage: $0 WORKDIR}
+ab=${ARCHBENCH:-archbench}
+mkdir -p "$work/releases"
+
+# nb201-fmnist: the demo's protocol on the embedded Fashion-MNIST task (fmnist14k), network C=8 N=1 at
+# 12 px (the demo's size: 2 epochs of a cell cost ~4 s of one core, so training fits the budget).
+common=(--space nb201 --task fmnist14k --batch-size 64 --resolution 12 --build-options C=8,N=1 --workers 2 --quiet)
+# 1) every proxy but the three that cost > 0.2 s per cell, on all 6,466 classes
+"$ab" build "${common[@]}" --all-unique --out "$work/fmnist" \
+    --proxies fisher,flops,grad_norm,grasp,jacob_cov,l2_norm,linear_regions,logsynflow,meco,nwot,params,plain,snip,synflow,zen,zico
+# 2) a stratified sample of classes (by live-op mix): the three slow proxies and the ground truth,
+#    2 epochs (a 2-point learning curve) with seeds 0 and 1, batch 128
+"$ab" build "${common[@]}" --stratified 300 --seed 0 --out "$work/fmnist" \
+    --proxies ntk,epe_nas,grad_sign --train-epochs 2 --train-seeds 0,1 --train-batch-size 128
+"$ab" release "$work/fmnist" --name nb201-fmnist --version 1.0.0 --out "$work/releases" --licence CC-BY-4.0
