@@ -2,8 +2,9 @@
 
 The recomputation is the point: a code change that silently changes a published number (a proxy's
 formula, an initialisation, the data order of training) makes the live value differ from the shipped
-one and fails here. On the CPU model and thread count a table records, values must be bit-identical;
-elsewhere proxies agree within a relative 1e-4 and training curves within 3 points.
+one and fails here. On the CPU (model and ISA flags), thread count and torch/numpy/scipy versions a
+table records, values must be bit-identical, training curves included; elsewhere the well-conditioned
+proxies agree within a relative 1e-3 (see ``benchmarks.pipeline.reverify``).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import subprocess
 import pytest
 from _bench_helpers import archbench_exe, shared_build
 
-from benchmarks.pipeline.reverify import pick_records, recompute
+from benchmarks.pipeline.reverify import comparable, pick_records, recompute, same_machine
 from benchmarks.storage import shipped
 from benchmarks.storage.release import release
 from benchmarks.storage.store import TableError
@@ -51,13 +52,17 @@ def test_shipped_rows_recompute_with_the_live_code(table):
         for m in sorted(opened.records["metric"].astype(str).unique())
         if m not in ("ntk", "epe_nas", "grad_sign")  # each >0.3 s: covered by the other tables' rows
     ]
-    rows = pick_records(opened, 1, seed=0, metrics=cheap)
+    rows, left_out = comparable(opened, pick_records(opened, 1, seed=0, metrics=cheap))
     assert len(rows) > 0
     checks = recompute(opened, rows)
     bad = [c for c in checks if not c.agrees]
     assert not bad, f"{len(bad)} of {len(checks)} shipped values changed, e.g. {bad[0]}"
-    if recipes:  # a training run was among them and its whole curve was compared
-        assert any(c.epoch > 0 for c in checks)
+    if same_machine(opened.manifest):
+        assert all(c.exact_expected for c in checks) and not left_out
+        if recipes:  # a training run was among them and its whole curve was compared
+            assert any(c.epoch > 0 for c in checks)
+    else:
+        assert "params" in {c.metric for c in checks}  # cost metrics are exact on any machine
 
 
 def test_reverify_flags_a_changed_value(built):

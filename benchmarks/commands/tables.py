@@ -63,7 +63,7 @@ def _show(args: argparse.Namespace) -> int:
 
 def _verify(args: argparse.Namespace) -> int:
     from benchmarks.commands.args import CLIError
-    from benchmarks.pipeline.reverify import pick_records, recompute
+    from benchmarks.pipeline.reverify import comparable, pick_records, recompute
     from benchmarks.storage.table import open_table
 
     if args.per_metric < 1:
@@ -72,7 +72,10 @@ def _verify(args: argparse.Namespace) -> int:
     metrics = None if args.metric is None else [m for m in args.metric.split(",") if m]
     if metrics is not None:
         table.check_filters(metric=metrics)
-    checks = recompute(table, pick_records(table, args.per_metric, args.seed, metrics))
+    rows, left_out = comparable(table, pick_records(table, args.per_metric, args.seed, metrics))
+    if left_out:
+        print(left_out)
+    checks = recompute(table, rows)
     mode = (
         "bit-identical expected" if checks and checks[0].exact_expected else "other CPU or threads: tolerance"
     )

@@ -107,18 +107,39 @@ def git_revision() -> str | None:
     return out.stdout.strip() or None if out.returncode == 0 else None
 
 
-def cpu_model() -> str:
-    """The CPU's model name (``/proc/cpuinfo`` on Linux, else :func:`platform.processor`).
+_ISA_FLAGS = (
+    "fma",
+    "avx",
+    "avx2",
+    "avx512f",
+    "avx512vl",
+    "avx512_vnni",
+    "avx512_bf16",
+    "avx_vnni",
+    "amx_tile",
+    "amx_bf16",
+)
+"""CPU flags that change which float kernels PyTorch and oneDNN dispatch to."""
 
-    Recorded because float results are bit-identical only on the same CPU type and thread count.
+
+def cpu_model() -> str:
+    """The CPU's model name and the vector ISA flags that select kernels, e.g. ``Intel(R) Xeon(R) ... [avx2 fma]``.
+
+    Recorded because float results are bit-identical only on the same kernels and thread count; cloud
+    CPUs often share one generic model name across generations, so the flags are part of it.
     """
+    model, flags = platform.processor() or platform.machine(), set()
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
+                model = line.split(":", 1)[1].strip()
+            elif line.startswith("flags"):
+                flags = set(line.split(":", 1)[1].split())
+                break
     except OSError:
         pass
-    return platform.processor() or platform.machine()
+    isa = [f for f in _ISA_FLAGS if f in flags]
+    return f"{model} [{' '.join(isa)}]" if isa else model
 
 
 def environment(lock: bool = False) -> dict[str, Any]:
