@@ -51,6 +51,9 @@ class PredictorCard:
     """Default hyper-parameters (JSON values), as sorted pairs."""
     grid: tuple[tuple[tuple[str, Any], ...], ...] = ()
     """Hyper-parameter candidates chosen among by cross-validation inside a training split."""
+    cv_params: tuple[tuple[str, Any], ...] = ()
+    """Settings applied to the cross-validation fits only, to keep the search cheap (e.g. one ensemble
+    member instead of five: the members differ only in their seed, so one ranks the candidates)."""
 
 
 @dataclass(frozen=True)

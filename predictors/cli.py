@@ -85,11 +85,13 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     su = actions.add_parser(
         "surrogate",
-        help="a surrogate table: a fitted predictor's mean (and std) for every class of its space",
+        help="a surrogate table: a fitted predictor's mean and std for every class of its space",
         description="Predict every equivalence class of the model's space and release the predictions as an "
-        "archbench table (metrics <target>_surrogate and <target>_surrogate_std, device 'surrogate').",
+        "archbench table (metrics <target> and <target>_std, provenance 'predicted'); report the held-out "
+        "Kendall tau and the coverage of the 68 %% / 95 %% intervals on the protocol's test classes.",
     )
     su.add_argument("--model", type=Path, required=True, help="folder written by 'predictors fit'")
+    su.add_argument("--truth", type=Path, required=True, help="the truth table the model was fitted on")
     su.add_argument("--features-table", type=Path, default=None, help="table of proxy values for 'zc'")
     su.add_argument("--out", type=Path, required=True, help="new folder for journal.sqlite and table/")
     su.set_defaults(func=_surrogate)
@@ -207,8 +209,11 @@ def _fit(args: argparse.Namespace) -> int:
         "unit": truth.metrics.get(args.target, {}).get("unit", ""),
         "task": args.task,
         "protocol_hash": protocol.hash,
+        "protocol": protocol.to_dict(),
         "splits_sha256": splits.hash,
         "train_size": args.train_size,
+        "truth_table": truth.content_id,
+        "features_table": None if features is None else features.content_id,
         "cv_kendall": cv_tau,
     }
     model.save(args.out, meta)
@@ -314,6 +319,14 @@ def _surrogate(args: argparse.Namespace) -> int:
     from predictors.surrogate import surrogate_table
 
     model = load_predictor(args.model)
+    truth = open_table(args.truth)
     features = open_table(args.features_table) if args.features_table else None
-    print(f"surrogate table -> {surrogate_table(model, args.model, args.out, features)}")
+    path, report = surrogate_table(model, args.model, args.out, truth, features)
+    coverage = report.get("coverage", {})
+    print(
+        f"held out ({report['test_classes']} test classes): kendall {report['kendall']:.3f}, "
+        f"spearman {report['spearman']:.3f}, rmse {report['rmse']:.3f}; interval coverage "
+        + ", ".join(f"{level} %: {value:.3f}" for level, value in coverage.items())
+    )
+    print(f"surrogate table -> {path}")
     return 0

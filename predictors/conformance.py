@@ -79,9 +79,9 @@ def check_card(name: str) -> None:
         json.dumps(dict(card.defaults))
     except TypeError as exc:
         raise _fail(name, f"defaults are not JSON ({exc})") from None
-    unknown = {k for point in card.grid for k, _ in point} - {k for k, _ in card.defaults}
+    unknown = {k for point in (*card.grid, card.cv_params) for k, _ in point} - {k for k, _ in card.defaults}
     if unknown:
-        raise _fail(name, f"grid names unknown hyper-parameters {sorted(unknown)}")
+        raise _fail(name, f"grid or cv_params name unknown hyper-parameters {sorted(unknown)}")
 
 
 def check_deterministic(name: str) -> None:

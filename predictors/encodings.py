@@ -8,7 +8,11 @@ An encoding spec is one or more kinds joined by ``+`` (``"onehot"``, ``"path+zc"
   :func:`flatten_graphs`); it comes first, and kinds after it (``graph+zc``) become graph-level features;
 * ``zc``: zero-cost proxy and cost values read from an archbench table (any proxy set), as in
   Krishnakumar et al., NAS-Bench-Suite-Zero (NeurIPS 2022). The proxies' inputs (task, batch, resolution,
-  network size, init, BN mode) are the table's recorded protocols, copied into :attr:`Encoded.provenance`.
+  network size, init, BN mode) are the table's recorded protocols, copied into :attr:`Encoded.provenance`;
+* ``fx`` / ``fx_graph``: space-independent, traced from the built module by ``torch.fx``
+  (:mod:`predictors.fx_graph`): op-type counts plus graph statistics (a vector for tree models), or the
+  op-typed DAG itself over a fixed vocabulary (for the GNN, like ``graph``). The module is built at
+  the space's tiny fixture size (its card's ``fixtures.build``): the op structure, not the width, is encoded.
 
 Functional values are per ``arch_id``, so an encoding of an architecture uses its class representative.
 """
@@ -27,6 +31,10 @@ if TYPE_CHECKING:
 
 TABLE_KINDS = ("zc",)
 GRAPH_KIND = "graph"
+TRACED_KINDS = ("fx",)
+"""Vector kinds traced from the built module (any space that builds torch modules)."""
+GRAPH_KINDS = (GRAPH_KIND, "fx_graph")
+"""Kinds giving op graphs for graph predictors: the space's own, or the traced one."""
 
 
 @dataclass(frozen=True)
@@ -43,7 +51,7 @@ class Encoded:
 def parse_spec(spec: str, space: SearchSpace) -> tuple[str, ...]:
     """The kinds of ``spec`` (``"a+b"``), each checked; ValueError naming an unknown kind and the valid ones."""
     kinds = tuple(k.strip() for k in str(spec).split("+") if k.strip())
-    valid = (*space_encodings(space), GRAPH_KIND, *TABLE_KINDS)
+    valid = (*space_encodings(space), *GRAPH_KINDS, *TRACED_KINDS, *TABLE_KINDS)
     for kind in kinds:
         if kind not in valid:
             raise ValueError(
@@ -53,10 +61,11 @@ def parse_spec(spec: str, space: SearchSpace) -> tuple[str, ...]:
         raise ValueError(f"empty encoding spec {spec!r} (valid kinds: {', '.join(valid)})")
     if len(set(kinds)) != len(kinds):
         raise ValueError(f"encoding spec {spec!r} names a kind twice")
-    if GRAPH_KIND in kinds and kinds[0] != GRAPH_KIND:
-        raise ValueError(
-            f"encoding {GRAPH_KIND!r} must come first: '{GRAPH_KIND}+<graph-level features>' ({spec!r})"
-        )
+    for graph in GRAPH_KINDS:
+        if graph in kinds and kinds[0] != graph:
+            raise ValueError(
+                f"encoding {graph!r} must come first: '{graph}+<graph-level features>' ({spec!r})"
+            )
     return kinds
 
 
@@ -84,23 +93,34 @@ def flatten_graphs(
     ``N`` (rows of different batches may differ in width); :func:`unflatten_graph` inverts the layout.
     ``extra`` (rows x G) are graph-level features (e.g. zero-cost proxies) a GNN reads beside its pooling.
     """
-    graphs = [space.graph(a) for a in archs]
-    vocab = tuple(space.vocab)
-    n = max(len(g.ops) for g in graphs)
+    return flatten_op_graphs(
+        [(g.adjacency, g.ops) for g in map(space.graph, archs)], space.vocab, extra, space.name
+    )
+
+
+def flatten_op_graphs(
+    graphs: Sequence[tuple[np.ndarray, Sequence[str]]],
+    vocab: Sequence[str],
+    extra: np.ndarray | None = None,
+    source: str = "the encoder",
+) -> tuple[np.ndarray, tuple[str, ...]]:
+    """:func:`flatten_graphs` for ``(adjacency, ops)`` pairs over ``vocab`` (``source`` names them in errors)."""
+    vocab = tuple(vocab)
+    n = max(len(ops) for _, ops in graphs)
     g_width = 0 if extra is None else extra.shape[1]
     rows = np.zeros((len(graphs), 3 + n * n + n * len(vocab) + g_width))
     rows[:, 0], rows[:, 1], rows[:, 2] = n, len(vocab), g_width
     if g_width:
         rows[:, rows.shape[1] - g_width :] = extra
-    for r, g in enumerate(graphs):
-        unknown = sorted(set(g.ops) - set(vocab))
+    for r, (graph_adjacency, graph_ops) in enumerate(graphs):
+        unknown = sorted(set(graph_ops) - set(vocab))
         if unknown:
-            raise ValueError(f"space {space.name!r} gave graph ops {unknown} outside its vocabulary {vocab}")
-        k = len(g.ops)
+            raise ValueError(f"{source} gave graph ops {unknown} outside its vocabulary {vocab}")
+        k = len(graph_ops)
         adjacency = np.zeros((n, n))
-        adjacency[:k, :k] = np.asarray(g.adjacency, dtype=np.float64)
+        adjacency[:k, :k] = np.asarray(graph_adjacency, dtype=np.float64)
         ops = np.zeros((n, len(vocab)))
-        ops[np.arange(k), [vocab.index(op) for op in g.ops]] = 1.0
+        ops[np.arange(k), [vocab.index(op) for op in graph_ops]] = 1.0
         rows[r, 3 : 3 + n * n + n * len(vocab)] = np.concatenate([adjacency.ravel(), ops.ravel()])
     columns = (
         "n_nodes",
@@ -212,21 +232,60 @@ def encode(
         raise ValueError("no architectures to encode")
     if per_class:
         archs = [space.representative(a) for a in archs]
-    graph = kinds[0] == GRAPH_KIND
-    if graph and not hasattr(space, "graph"):
+    graph = kinds[0] in GRAPH_KINDS
+    if kinds[0] == GRAPH_KIND and not hasattr(space, "graph"):
         raise ValueError(f"space {space.name!r} has no op graphs (space.graph) for the GNN")
+    traced = traced_graphs(space, archs, task) if {"fx", "fx_graph"} & set(kinds) else []
     blocks, columns, provenance = [], [], {"kinds": list(kinds)}
+    if traced:
+        provenance["fx"] = {"build": _fx_build(space)[1], "task": task}
     for kind in kinds[1:] if graph else kinds:
         if kind == "zc":
             if table is None:
                 raise ValueError("encoding 'zc' needs a table of proxy values (--features-table)")
             X, cols, provenance["zc"] = table_features(table, archs, features, task, exclude)
+        elif kind == "fx":
+            from predictors.fx_graph import fx_columns, fx_vector
+
+            X, cols = np.stack([fx_vector(g) for g in traced]), fx_columns()
         else:
             X = _space_encoding(space, archs, kind)
             cols = tuple(f"{kind}_{i}" for i in range(X.shape[1]))
         blocks.append(X)
         columns.extend(cols)
     if graph:
-        X, graph_columns = flatten_graphs(space, archs, np.hstack(blocks) if blocks else None)
+        extra = np.hstack(blocks) if blocks else None
+        if kinds[0] == "fx_graph":
+            from predictors.fx_graph import OP_TYPES
+
+            pairs = [(g.adjacency, g.ops) for g in traced]
+            X, graph_columns = flatten_op_graphs(pairs, OP_TYPES, extra, "torch.fx tracing")
+        else:
+            X, graph_columns = flatten_graphs(space, archs, extra)
         return Encoded(X, graph_columns, spec, "graph", provenance)
     return Encoded(np.hstack(blocks), tuple(columns), spec, "vector", provenance)
+
+
+# ---- traced from the built module ---------------------------------------------------------------------------
+def _fx_build(space: SearchSpace) -> tuple[str | None, dict[str, Any]]:
+    """The task and build options of the space's tiny fixtures (the size modules are traced at)."""
+    fixtures = getattr(getattr(space, "card", None), "fixtures", None)
+    if fixtures is None:
+        return None, {}
+    return fixtures.task, fixtures.build_options()
+
+
+def traced_graphs(space: SearchSpace, archs: Sequence[Architecture], task: str | None) -> list:
+    """The :class:`~predictors.fx_graph.TracedGraph` of each architecture's built module (one trace per
+    distinct architecture), built for ``task`` (default: the space's fixture task) at the fixture size."""
+    from predictors.fx_graph import trace_graph
+
+    fixture_task, options = _fx_build(space)
+    task = task or fixture_task
+    if task is None:
+        raise ValueError(f"encoding 'fx' needs a task to build space {space.name!r}'s networks")
+    done: dict[str, Any] = {}
+    for arch in archs:
+        if arch.string not in done:
+            done[arch.string] = trace_graph(space.build(arch, task, **options))
+    return [done[a.string] for a in archs]

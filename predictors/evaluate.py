@@ -109,10 +109,12 @@ def choose_params(
 ) -> tuple[dict[str, Any], float | None]:
     """The card's grid point with the best mean Kendall tau over ``folds`` folds of the training rows.
 
-    The defaults are always a candidate (first, so they win ties). Returns ``(params, cv_tau)``; no grid
-    means the defaults and ``None``.
+    The defaults are always a candidate (first, so they win ties); the card's ``cv_params`` (e.g. one
+    ensemble member) apply to the CV fits only. Returns ``(params, cv_tau)``; no grid means the
+    defaults and ``None``. Only ``X`` and ``y`` (the training rows) are ever seen.
     """
     card = get_predictor_class(name).card
+    cheap = dict(card.cv_params)
     grid = [{}] + [dict(g) for g in card.grid if dict(g)]
     if len(grid) == 1:
         return {}, None
@@ -124,7 +126,8 @@ def choose_params(
         for k in range(folds):
             held = parts[k]
             kept = np.concatenate([parts[j] for j in range(folds) if j != k])
-            pred = make_predictor(name, seed=seed, **params).fit(X[kept], y[kept]).predict(X[held]).mean
+            model = make_predictor(name, seed=seed, **{**params, **cheap})
+            pred = model.fit(X[kept], y[kept]).predict(X[held]).mean
             tau = kendall(pred, y[held])
             scores.append(-1.0 if np.isnan(tau) else tau)
         if np.mean(scores) > best_score:

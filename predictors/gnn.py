@@ -69,7 +69,12 @@ class GNNPredictor(Predictor):
             ("weight_decay", 0.0001),
             ("width", 64),
         ),
-        grid=(),
+        grid=(
+            (("layers", 2), ("width", 32)),
+            (("weight_decay", 0.001),),
+            (("epochs", 300), ("lr", 0.001)),
+        ),
+        cv_params=(("members", 1),),
     )
 
     def _make(self, vocab: int, extra: int):

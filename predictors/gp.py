@@ -26,7 +26,7 @@ class GPPredictor(Predictor):
         paper="Rasmussen & Williams, GPML 2006; White et al., NeurIPS 2021",
         has_std=True,
         defaults=(("ard", False), ("restarts", 0)),
-        grid=(),
+        grid=((("ard", True),),),
     )
 
     def _kernel(self, d: int):

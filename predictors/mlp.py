@@ -46,7 +46,12 @@ class MLPEnsemblePredictor(Predictor):
             ("weight_decay", 0.0001),
             ("width", 64),
         ),
-        grid=(),  # 5 members x k folds x candidates is too slow for the protocol; defaults are fixed a priori
+        grid=(
+            (("depth", 2), ("width", 32)),
+            (("weight_decay", 0.001),),
+            (("epochs", 300), ("lr", 0.001)),
+        ),
+        cv_params=(("members", 1),),
     )
 
     def _make(self, d: int):

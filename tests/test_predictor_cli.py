@@ -139,25 +139,47 @@ def test_fit_refuses_a_train_size_larger_than_the_pool_and_an_existing_folder(ca
     assert code == 2 and "already exists" in err
 
 
-def test_surrogate_table_answers_every_cell_with_mean_and_std(capsys, truth, tmp_path):
+def test_surrogate_table_answers_every_cell_with_mean_std_and_provenance(capsys, truth, tmp_path):
     from benchmarks.table import open_table
+    from predictors.surrogate import answer
 
     model, out = tmp_path / "rf", tmp_path / "sur"
     fit = ["predictors", "fit", "--truth", truth, "--predictor", "random_forest", "--encoding", "path"]
     assert call(capsys, *fit, "--train-size", "10", "--out", model)[0] == 0
-    code, _, err = call(capsys, "predictors", "surrogate", "--model", model, "--out", out)
+    code, printed, err = call(
+        capsys, "predictors", "surrogate", "--model", model, "--truth", truth, "--out", out
+    )
     assert code == 0, err
+    assert "held out (1000 test classes): kendall" in printed and "68 %:" in printed and "95 %:" in printed
     table = open_table(out / "table")
     wide = table.wide()
-    assert wide.shape == (6466, 2) and (wide["test_acc_200ep_surrogate_std"] >= 0).all()
+    assert wide.shape == (6466, 2) and (wide["test_acc_200ep_std"] >= 0).all()
     member = "|nor_conv_3x3~0|+|none~0|none~1|+|skip_connect~0|none~1|none~2|"
-    assert table.value(arch=member, metric="test_acc_200ep_surrogate") == pytest.approx(
-        wide.loc[table.locate(arch=member).arch_id, "test_acc_200ep_surrogate"]
-    )
-    assert table.metrics["test_acc_200ep_surrogate"]["unit"] == "%"
-    assert set(table.records["device"].astype(str)) == {"surrogate"}
-    code, _, err = call(capsys, "predictors", "surrogate", "--model", model, "--out", out)
+    got = answer(table, member, metric="test_acc_200ep")
+    assert got.value == pytest.approx(wide.loc[table.locate(arch=member).arch_id, "test_acc_200ep"])
+    assert got.std == pytest.approx(wide.loc[table.locate(arch=member).arch_id, "test_acc_200ep_std"])
+    assert got.provenance == "predicted"
+    assert answer(open_table(truth), member, metric="test_acc_200ep").provenance == "imported"
+    assert table.metrics["test_acc_200ep"]["unit"] == "%"
+    assert set(table.records["provenance"].astype(str)) == {"predicted"}
+    (settings,) = table.manifest["protocols"].values()
+    assert settings["trained_on"]["truth_table"] == open_table(truth).content_id
+    held = settings["held_out"]
+    assert held["test_classes"] == 1000 and 0 < held["kendall"] < 1
+    assert set(held["coverage"]) == {"68", "95"} and held["coverage"]["68"] <= held["coverage"]["95"]
+    code, _, err = call(capsys, "predictors", "surrogate", "--model", model, "--truth", truth, "--out", out)
     assert code == 2 and "already exists" in err
+
+
+def test_surrogate_refuses_a_model_without_std(capsys, truth, tmp_path):
+    model = tmp_path / "lgbm"
+    fit = ["predictors", "fit", "--truth", truth, "--predictor", "lightgbm", "--encoding", "path"]
+    assert call(capsys, *fit, "--train-size", "10", "--out", model)[0] == 0
+    code, _, err = call(
+        capsys, "predictors", "surrogate", "--model", model, "--truth", truth, "--out", tmp_path / "s"
+    )
+    assert code == 2 and "no standard deviation" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "s").exists()
 
 
 def test_a_deeply_nested_predictor_manifest_is_one_line_not_a_recursion_error(tmp_path):

@@ -42,7 +42,7 @@ def test_space_kinds_compose_and_unknown_kinds_are_named(archs):
     assert encoded.columns[0] == "onehot_0" and encoded.columns[-1] == "path_39"
     with pytest.raises(
         ValueError,
-        match="unknown encoding 'paths' for space 'nb201' \\(valid: onehot, adjacency, path, graph, zc\\)",
+        match="unknown encoding 'paths' for space 'nb201' \\(valid: onehot, adjacency, path, graph, fx_graph, fx, zc\\)",
     ):
         parse_spec("onehot+paths", SPACE)
     with pytest.raises(ValueError, match="must come first"):

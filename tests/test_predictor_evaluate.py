@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import ClassVar
 
 import numpy as np
@@ -120,3 +121,55 @@ def test_a_truth_without_the_test_classes_is_refused(tmp_path):
     table = open_table(import_accuracies(tmp_path / "part.parquet", spec, tmp_path / "truth"))
     with pytest.raises(ValueError, match=r"the truth lacks 'test_acc_200ep' for \d+ of the 40 test classes"):
         evaluate(SMALL, table, [Candidate("lightgbm", "onehot")])
+
+
+ONE = EvalProtocol(test_size=40, train_sizes=(12,), seeds=(0,), cv_min_train=12, n_boot=20)
+TUNED = ("lightgbm", "random_forest", "gp", "mlp_ensemble", "gnn")
+
+
+@pytest.mark.parametrize("name", TUNED)
+def test_every_model_chooses_by_cv_inside_the_training_split_only(truth, monkeypatch, name):
+    """Every fit and every CV prediction sees training rows only; the test rows are predicted once."""
+    import spaces
+    from predictors.base import get_predictor_class
+
+    cls = get_predictor_class(name)
+    assert len(cls.card.grid) >= 1, f"{name} has no hyper-parameter grid"
+    if "epochs" in dict(cls.card.defaults):  # torch models: the real grid, trained for few epochs
+        short = lambda pairs: tuple((k, 10 if k == "epochs" else v) for k, v in pairs)  # noqa: E731
+        card = dataclasses.replace(
+            cls.card, defaults=short(cls.card.defaults), grid=tuple(short(g) for g in cls.card.grid)
+        )
+        monkeypatch.setattr(cls, "card", card)
+    calls: list[tuple[str, np.ndarray]] = []
+    fit, predict = cls._fit, cls._predict
+    monkeypatch.setattr(
+        cls, "_fit", lambda self, X, y, **kw: (calls.append(("fit", X.copy())), fit(self, X, y, **kw))[1]
+    )
+    monkeypatch.setattr(
+        cls, "_predict", lambda self, X: (calls.append(("predict", X.copy())), predict(self, X))[1]
+    )
+    encoding = "graph" if cls.card.input == "graph" else "onehot"
+    result = evaluate(ONE, truth, [Candidate(name, encoding)])
+    splits = make_splits(ONE, space_classes("nb201"))
+    space = spaces.get("nb201")
+    train = list(splits.train(12, 0))
+    pools = list(dict.fromkeys(c for _, pool in splits.pools for c in pool))
+    ids = list(splits.test) + pools  # encoded together, as evaluate does (graphs padded alike)
+    X_all = encode(space, representatives(truth, ids, "nb201"), encoding).X
+    key_of = dict(zip(ids, (r.tobytes() for r in X_all)))
+    train_keys = {key_of[c] for c in train}
+    test_keys = {
+        key_of[c] for c in splits.test
+    } - train_keys  # classes whose encodings coincide (degenerate) are left out
+    assert test_keys
+    fits = [X for kind, X in calls if kind == "fit"]
+    predicts = [X for kind, X in calls if kind == "predict"]
+    # the grid (defaults + candidates) x 3 folds, then the final fit on all 12 rows
+    assert len(fits) == (1 + len(cls.card.grid)) * ONE.cv_folds + 1
+    for X in fits + predicts[:-1]:
+        seen = {r.tobytes() for r in X}
+        assert seen <= train_keys and not seen & test_keys
+    assert {r.tobytes() for r in predicts[-1]} >= test_keys and len(predicts[-1]) == 40
+    chosen = result.runs["params"].iloc[0]
+    assert result.runs["cv_kendall"].notna().all() and "members" not in chosen  # CV-only settings stay out

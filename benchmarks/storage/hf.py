@@ -16,7 +16,13 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
-from benchmarks.storage.schema import ARCH_SCHEMA, RECORD_SCHEMA, SCHEMA_VERSION
+from benchmarks.storage.schema import (
+    ARCH_SCHEMA,
+    RECORD_SCHEMA,
+    SCHEMA_VERSION,
+    record_schema,
+    upgrade_records,
+)
 from benchmarks.storage.store import (
     FORMAT,
     LayoutReader,
@@ -69,17 +75,23 @@ def from_hf_dataset(
     dataset: datasets.DatasetDict, manifest: dict[str, Any] | None = None, path: str | Path = "<hf>"
 ) -> Table:
     """A :class:`~benchmarks.storage.table.Table` over a ``DatasetDict`` made by :func:`to_hf_dataset`."""
-    records, archs = _frames(_checked_arrow(dataset, path))
+    version = (manifest or {}).get("schema_version", SCHEMA_VERSION)
+    records, archs = _frames(_checked_arrow(dataset, path, version))
     return Table.from_frames(path, manifest or {"metrics": {}}, records, archs)
 
 
-def _checked_arrow(dataset: datasets.DatasetDict, path: str | Path) -> dict[str, pa.Table]:
-    """The dataset's splits as Arrow tables in the archbench schemas (TableError if they do not fit)."""
+def _checked_arrow(
+    dataset: datasets.DatasetDict, path: str | Path, version: int = SCHEMA_VERSION
+) -> dict[str, pa.Table]:
+    """The dataset's splits as Arrow tables in the archbench schemas (TableError if they do not fit).
+
+    ``version`` is the table schema version the export was written with; older records are upgraded.
+    """
     missing = sorted(set(SPLITS) - set(dataset))
     if missing:
         raise TableError(f"{path}: dataset has no split(s) {missing} (found {sorted(dataset)})")
     arrow = {}
-    for split, schema in SPLITS.items():
+    for split, schema in {**SPLITS, "records": record_schema(version)}.items():
         found = dataset[split].data.table
         if found.schema.names != schema.names:
             raise TableError(
@@ -89,6 +101,7 @@ def _checked_arrow(dataset: datasets.DatasetDict, path: str | Path) -> dict[str,
             arrow[split] = found.cast(schema)
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
             raise TableError(f"{path}: split {split!r} does not fit the archbench schema ({exc})") from None
+    arrow["records"] = upgrade_records(arrow["records"])
     return arrow
 
 
@@ -135,7 +148,7 @@ def _load(path: Path, manifest: dict[str, Any]) -> dict[str, pa.Table]:
         dataset = datasets.load_from_disk(str(path))
     except (OSError, ValueError, json.JSONDecodeError) as exc:
         raise TableError(f"{path}: not a readable Hugging Face dataset folder ({exc})") from None
-    arrow = _checked_arrow(dataset, path)
+    arrow = _checked_arrow(dataset, path, manifest.get("schema_version", SCHEMA_VERSION))
     for split, table in arrow.items():
         expected = manifest.get("rows", {}).get(split)
         if expected != table.num_rows:

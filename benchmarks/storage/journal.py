@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from benchmarks.storage.schema import ARCH_COLUMNS, RECORD_COLUMNS
+from benchmarks.storage.schema import ARCH_COLUMNS, LEGACY_PROVENANCE, RECORD_COLUMNS
 from spaces.locks import FileLock, LockedError
 
 
@@ -47,6 +47,8 @@ _COLUMNS = {
 }
 # Journals written before session records: units without the committing session, no sessions table.
 _LEGACY_UNITS = ("key", "finished_at")
+# Journals written before record provenance (schema version 1): records without the last column.
+_LEGACY_RECORDS = ("unit_key", "row", *RECORD_COLUMNS[:-1])
 
 
 RETRYABLE = ("error", "oom")
@@ -88,10 +90,16 @@ class Journal:
                 self._db.executescript(_DDL)
                 if self._columns("units") == _LEGACY_UNITS:
                     self._db.execute("ALTER TABLE units ADD COLUMN session INTEGER")
+                if self._columns("records") == _LEGACY_RECORDS:
+                    self._db.execute(
+                        f"ALTER TABLE records ADD COLUMN provenance TEXT DEFAULT '{LEGACY_PROVENANCE}'"
+                    )
             for table, expected in _COLUMNS.items():
                 found = self._columns(table)
                 legacy = readonly and (
-                    (table == "units" and found == _LEGACY_UNITS) or (table == "sessions" and not found)
+                    (table == "units" and found == _LEGACY_UNITS)
+                    or (table == "sessions" and not found)
+                    or (table == "records" and found == _LEGACY_RECORDS)
                 )
                 if found != expected and not legacy:
                     raise JournalError(
@@ -255,7 +263,10 @@ class Journal:
         """All rows of ``records`` or ``archs`` as dicts in a stable order."""
         columns = {"records": RECORD_COLUMNS, "archs": ARCH_COLUMNS}[table]
         order = "unit_key, row" if table == "records" else "arch"
-        cursor = self._db.execute(f"SELECT {_cols(columns)} FROM {table} ORDER BY {order}")
+        select = _cols(columns)
+        if table == "records" and "provenance" not in self._columns("records"):  # read-only legacy journal
+            select = f"{_cols(columns[:-1])}, '{LEGACY_PROVENANCE}'"
+        cursor = self._db.execute(f"SELECT {select} FROM {table} ORDER BY {order}")
         rows = [dict(zip(columns, row)) for row in cursor]
         if table == "archs":  # SQLite stores booleans as integers
             for r in rows:

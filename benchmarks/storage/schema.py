@@ -11,7 +11,16 @@ import pyarrow as pa
 
 from proxies.runner import STATUSES  # the one status vocabulary, shared with the proxy runner
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+"""Version of the record schema. 2 added ``provenance`` (the last column); 1 had none."""
+READABLE_SCHEMA_VERSIONS = (1, 2)
+"""Schema versions this archbench opens: a version-1 table reads every row as ``measured``."""
+
+PROVENANCES = ("measured", "predicted", "imported")
+"""Where a record's value comes from: archbench measured it (a proxy, a training run, a profile), a
+predictor predicted it (a surrogate table), or it was imported from a published table."""
+LEGACY_PROVENANCE = "measured"
+"""The provenance of every row of a table written before the column existed (schema version 1)."""
 
 SEED_COMBINERS = ("mean", "min", "max", "median")
 """How a metric card's ``combine_seeds`` may combine a metric's records over seeds (default ``mean``).
@@ -56,10 +65,32 @@ RECORD_SCHEMA = pa.schema(
         ("message", pa.string()),
         ("archbench_version", pa.string()),
         ("created_at", pa.string()),
+        ("provenance", pa.string()),
     ]
 )
 """Columns of ``records.parquet``. ``value`` is null unless ``status`` is ``ok``; ``fidelity`` is the
-training budget in epochs (0 for zero-cost proxies), ``epoch`` the point on the curve (0 for proxies)."""
+training budget in epochs (0 for zero-cost proxies), ``epoch`` the point on the curve (0 for proxies);
+``provenance`` is one of :data:`PROVENANCES` (last, so an old SQLite journal gains it by ``ALTER TABLE``)."""
+
+RECORD_SCHEMAS = {1: RECORD_SCHEMA.remove(RECORD_SCHEMA.get_field_index("provenance")), 2: RECORD_SCHEMA}
+"""The records schema of each readable schema version."""
+
+
+def record_schema(version: object) -> pa.Schema:
+    """The records schema of table schema ``version``; ValueError naming the readable versions."""
+    if version not in RECORD_SCHEMAS:
+        readable = ", ".join(str(v) for v in READABLE_SCHEMA_VERSIONS)
+        raise ValueError(f"schema version {version} is not supported (this archbench reads {readable})")
+    return RECORD_SCHEMAS[version]
+
+
+def upgrade_records(records: pa.Table) -> pa.Table:
+    """Records of any readable schema in the current one: a missing ``provenance`` reads as ``measured``."""
+    if "provenance" not in records.schema.names:
+        fill = pa.array([LEGACY_PROVENANCE] * records.num_rows, type=pa.string())
+        records = records.append_column("provenance", fill)
+    return records.cast(RECORD_SCHEMA)
+
 
 ARCH_SCHEMA = pa.schema(
     [
@@ -109,6 +140,9 @@ def make_record(**fields: object) -> dict[str, object]:
     record["message"] = record["message"] or ""
     record["archbench_version"] = record["archbench_version"] or archbench_version()
     record["created_at"] = record["created_at"] or utc_now()
+    record["provenance"] = record["provenance"] or LEGACY_PROVENANCE
+    if record["provenance"] not in PROVENANCES:
+        raise ValueError(f"record provenance {record['provenance']!r} is not one of {', '.join(PROVENANCES)}")
     if record["status"] not in STATUSES:
         raise ValueError(f"record status {record['status']!r} is not one of {', '.join(STATUSES)}")
     if (record["status"] == "ok") != (record["value"] is not None):

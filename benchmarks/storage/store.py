@@ -38,7 +38,17 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from benchmarks.storage.journal import Journal
-from benchmarks.storage.schema import ARCH_SCHEMA, RECORD_SCHEMA, SCHEMA_VERSION, archbench_version, utc_now
+from benchmarks.storage.schema import (
+    ARCH_SCHEMA,
+    LEGACY_PROVENANCE,
+    READABLE_SCHEMA_VERSIONS,
+    RECORD_SCHEMA,
+    SCHEMA_VERSION,
+    archbench_version,
+    record_schema,
+    upgrade_records,
+    utc_now,
+)
 from spaces.atomic import atomic_folder as _atomic_folder
 from spaces.atomic import remove_leftovers as remove_leftovers  # re-exported: its old home
 from spaces.jsonio import JSONInputError, load_bounded
@@ -404,9 +414,10 @@ def read_manifest(path: str | Path) -> dict[str, Any]:
         raise TableError(str(exc)) from None
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise TableError(f"{path}/manifest.json: not an {FORMAT} manifest")
-    if manifest.get("schema_version") != SCHEMA_VERSION:
+    if manifest.get("schema_version") not in READABLE_SCHEMA_VERSIONS:
+        readable = ", ".join(str(v) for v in READABLE_SCHEMA_VERSIONS)
         raise TableError(
-            f"{path}: schema version {manifest.get('schema_version')} is not supported (this archbench reads {SCHEMA_VERSION})"
+            f"{path}: schema version {manifest.get('schema_version')} is not supported (this archbench reads {readable})"
         )
     layout = manifest.get("layout", "table")
     if layout not in LAYOUTS:
@@ -420,13 +431,15 @@ def read_manifest(path: str | Path) -> dict[str, Any]:
 
 def data_files(manifest: dict[str, Any]) -> list[tuple[str, str, pa.Schema | None]]:
     """``(file name, role, schema)`` of every file a manifest lists, records files in name order."""
+    records = record_schema(manifest.get("schema_version", SCHEMA_VERSION))
     if manifest.get("layout", "table") == "table":
         return [
-            ("records.parquet", "records", RECORD_SCHEMA),
+            ("records.parquet", "records", records),
             ("architectures.parquet", "architectures", ARCH_SCHEMA),
         ]
     files = manifest["files"]
-    return [(name, files[name]["role"], ROLES[files[name]["role"]]) for name in sorted(files)]
+    roles = {**ROLES, "records": records}
+    return [(name, files[name]["role"], roles[files[name]["role"]]) for name in sorted(files)]
 
 
 _Opened = list[tuple[Path, pq.ParquetFile]]
@@ -462,6 +475,9 @@ def _verified_parquet(path: Path, manifest: dict[str, Any]) -> dict[str, _Opened
 
 
 def _read_column(files: _Opened, name: str, schema: pa.Schema) -> pa.ChunkedArray:
+    if name == "provenance" and "provenance" not in files_schema(files):  # a schema-1 table
+        rows = sum(parquet.metadata.num_rows for _, parquet in files)
+        return pa.chunked_array([pa.array([LEGACY_PROVENANCE] * rows, type=pa.string())])
     chunks = []
     for file, parquet in files:
         try:
@@ -476,11 +492,19 @@ def _read_column(files: _Opened, name: str, schema: pa.Schema) -> pa.ChunkedArra
     return pa.chunked_array(chunks)
 
 
+def files_schema(files: _Opened) -> list[str]:
+    """Column names of the opened Parquet files (all of one schema, checked on opening; empty if none)."""
+    return files[0][1].schema_arrow.names if files else list(RECORD_SCHEMA.names)
+
+
 def _read_all(files: _Opened, schema: pa.Schema) -> pa.Table:
     tables = []
     for file, parquet in files:
         try:
-            tables.append(parquet.read(use_threads=False).cast(schema))
+            table = parquet.read(use_threads=False)
+            if schema is RECORD_SCHEMA:  # records of an older schema version gain their new columns
+                table = upgrade_records(table)
+            tables.append(table.cast(schema))
         except (pa.ArrowInvalid, OSError) as exc:
             raise TableError(
                 f"{file}: not a readable Parquet file ({' '.join(str(exc).split())})"
