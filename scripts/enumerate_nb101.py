@@ -127,6 +127,7 @@ def main(argv: list[str] | None = None) -> int:
         from spaces.atomic import atomic_file
 
         with atomic_file(args.out) as tmp, gzip.open(tmp, "wt", newline="") as f:
+            tmp.chmod(0o644)  # a data file to share (mkstemp makes it private)
             writer = csv.writer(f)
             writer.writerow(["hash", "arch"])
             for vertices, cells in found.items():

@@ -39,6 +39,7 @@ from spaces.tasks import TASKS, get_task
 SPACES: Registry[type[SearchSpace]] = Registry("space", entry_point_group="archbench.spaces")
 SPACES.register("nb201", "spaces.nb201:NB201Space")
 SPACES.register("nb101", "spaces.nb101:NB101Space")
+SPACES.register("darts", "spaces.darts:DARTSSpace")
 
 _instances: dict[str, SearchSpace] = {}
 
