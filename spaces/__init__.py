@@ -40,6 +40,7 @@ SPACES: Registry[type[SearchSpace]] = Registry("space", entry_point_group="archb
 SPACES.register("nb201", "spaces.nb201:NB201Space")
 SPACES.register("nb101", "spaces.nb101:NB101Space")
 SPACES.register("darts", "spaces.darts:DARTSSpace")
+SPACES.register("fbnet", "spaces.fbnet:FBNetSpace")
 
 _instances: dict[str, SearchSpace] = {}
 

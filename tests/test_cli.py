@@ -234,7 +234,7 @@ def test_console_script_exit_status_is_2(argv):
     [
         (["build", "--sample", "2", "--proxies", "params"], "--out"),
         (["build", "--sample", "2", "--archs", "f", "--out", "o"], "not allowed with"),
-        (["build", "--sample", "2", "--build-options", "C=x", "--out", "o"], "needs an integer"),
+        (["build", "--sample", "2", "--build-options", "C=x", "--out", "o"], "needs a number"),
         (["build", "--sample", "2", "--proxy-seeds", "0,a", "--out", "o"], "comma-separated integers"),
         (["query", "t", "--format", "xml"], "invalid choice"),
     ],
