@@ -38,6 +38,9 @@ from spaces.tasks import TASKS, get_task
 
 SPACES: Registry[type[SearchSpace]] = Registry("space", entry_point_group="archbench.spaces")
 SPACES.register("nb201", "spaces.nb201:NB201Space")
+SPACES.register("nb101", "spaces.nb101:NB101Space")
+SPACES.register("darts", "spaces.darts:DARTSSpace")
+SPACES.register("fbnet", "spaces.fbnet:FBNetSpace")
 
 _instances: dict[str, SearchSpace] = {}
 

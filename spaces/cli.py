@@ -32,10 +32,15 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _list(args: argparse.Namespace) -> int:
     import spaces
 
+    rows = []
     for name in spaces.list_spaces():
         card = spaces.SPACES.get(name).card
         size = "infinite" if card.num_archs is None else f"{card.num_archs:,d}"
-        print(f"{name:10s} {size:>9s} archs  {card.num_unique or '?':>6} unique  {card.paper}")
+        unique = "?" if card.num_unique is None else f"{card.num_unique:,d}"
+        rows.append((name, size, unique, card.paper))
+    width = [max(9, *(len(row[k]) for row in rows)) for k in range(3)] if rows else [9, 9, 9]
+    for name, size, unique, paper in rows:
+        print(f"{name:{width[0]}s} {size:>{width[1]}s} archs  {unique:>{width[2]}s} unique  {paper}")
     return 0
 
 

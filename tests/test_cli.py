@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 from _bench_helpers import ALL_CONV, DEAD_CONV, MIXED, REP, SPACE, arch, archbench_exe, copy_tree, flip_byte
 
+import spaces
 from benchmarks.cli import main
 from benchmarks.schema import RECORD_COLUMNS
 from benchmarks.table import open_table
@@ -233,7 +234,7 @@ def test_console_script_exit_status_is_2(argv):
     [
         (["build", "--sample", "2", "--proxies", "params"], "--out"),
         (["build", "--sample", "2", "--archs", "f", "--out", "o"], "not allowed with"),
-        (["build", "--sample", "2", "--build-options", "C=x", "--out", "o"], "needs an integer"),
+        (["build", "--sample", "2", "--build-options", "C=x", "--out", "o"], "needs a number"),
         (["build", "--sample", "2", "--proxy-seeds", "0,a", "--out", "o"], "comma-separated integers"),
         (["query", "t", "--format", "xml"], "invalid choice"),
     ],
@@ -346,7 +347,9 @@ def test_query_text_formats(built, capsys):
 # ---- spaces and proxies subcommands ---------------------------------------------------------------------------
 def test_spaces_commands(capsys):
     code, out, _ = call(capsys, "spaces", "list")
-    assert code == 0 and out.startswith("nb201")
+    lines = {line.split()[0]: line for line in out.splitlines()}
+    assert code == 0 and sorted(lines) == spaces.list_spaces()  # every registered space, with its card
+    assert "15,625 archs" in lines["nb201"] and "6,466 unique" in lines["nb201"]
     code, out, _ = call(capsys, "spaces", "parse", "nb201", ALL_CONV)
     assert code == 0
     assert arch(ALL_CONV).arch_id in out and "1462" in out and "degenerate:     False" in out

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 from typing import Any
 
 
@@ -35,19 +36,28 @@ def field_values(text: str) -> tuple[str, tuple[object, ...]]:
     return field.strip(), tuple(typed(v) for v in name_list(values))
 
 
-def key_values(text: str) -> dict[str, int]:
-    """Parse ``"C=8,N=1"`` into integer build options (argparse type)."""
-    out = {}
+def key_values(text: str) -> dict[str, int | float]:
+    """Parse ``"C=8,N=1"`` or ``"width=0.25"`` into numeric build options (argparse type).
+
+    A value is an integer where it reads as one, else a finite float (e.g. a width multiplier).
+    """
+    out: dict[str, int | float] = {}
     for item in name_list(text):
         key, sep, value = item.partition("=")
         if not sep:
             raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {item!r}")
         try:
             out[key.strip()] = int(value)
+            continue
         except ValueError:
-            raise argparse.ArgumentTypeError(
-                f"build option {key!r} needs an integer, got {value!r}"
-            ) from None
+            pass
+        try:
+            number = float(value)
+        except ValueError:
+            number = math.nan
+        if not math.isfinite(number):
+            raise argparse.ArgumentTypeError(f"build option {key!r} needs a number, got {value!r}")
+        out[key.strip()] = number
     return out
 
 
