@@ -171,3 +171,35 @@ def test_stratified_classes_follow_the_space_mix():
         assert int(share) <= sampled.get(key, 0) <= int(share) + 1
     with pytest.raises(ValueError, match=r"--stratified must be 1\.\.6466"):
         select_architectures(space, stratified=0, seed=0)
+
+
+@pytest.mark.parametrize("table", SHIPPED, ids=[t.name for t in SHIPPED])
+def test_shipped_costs_equal_the_nb201_closed_forms(table):
+    """Every shipped NB201 params / FLOPs record equals the closed form (arithmetic, no network built)."""
+    import spaces
+    from spaces.nb201_closed_form import nb201_macs, nb201_params
+    from spaces.tasks import get_task
+
+    opened = open_table(table.path)
+    space = spaces.get("nb201")
+    rows = opened.records[
+        opened.records["metric"].isin(["params", "flops"]) & (opened.records["space"] == "nb201")
+    ]
+    if not len(rows):
+        pytest.skip(f"{table.name} has no NB201 cost records")
+    checked = 0
+    for (phash, task_name), group in rows.groupby(["protocol_hash", "task"], observed=True):
+        protocol = opened.manifest["protocols"][phash]
+        build = dict(protocol["build"])
+        task = get_task(str(task_name))
+        resolution = protocol["resolution"] or task.resolution
+        for r in group.itertuples(index=False):
+            ops = space.ops_of(space.parse(str(r.arch)))
+            shape = (build["C"], build["N"])
+            if r.metric == "params":
+                expected = nb201_params(ops, *shape, task.num_classes, task.in_channels) / 1e6
+            else:
+                expected = nb201_macs(ops, *shape, resolution, task.num_classes, task.in_channels) / 1e6
+            assert r.value == pytest.approx(expected, rel=1e-12, abs=1e-12), (r.metric, r.arch)
+            checked += 1
+    assert checked == len(rows)
