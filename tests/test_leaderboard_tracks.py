@@ -60,7 +60,7 @@ def test_proxy_track_ranks_the_informative_proxy_first(table_path, tmp_path):
     _submit(board, tmp_path, "noise", pd.DataFrame({"arch_id": ids, "score": rng.normal(size=len(ids))}))
     result = score_board(board, tmp_path / "host", BOOT)
     entries = _by_method(result)
-    assert [e["metadata"]["method"] for e in result["entries"]][0] == "seed0-accuracy"
+    assert result["entries"][0]["metadata"]["method"] == "seed0-accuracy"
     assert entries["seed0-accuracy"]["hidden"]["value"] > 0.8
     assert entries["noise"]["rank"] == 3
     # The near-perfect proxy is separable from the one below it; intervals bracket the point.
