@@ -131,7 +131,11 @@ def _coerce(values: pd.Series, column: Column, where: str) -> tuple[pd.Series | 
                 empty.append(row)
             out.append(value)
             continue
-        if isinstance(value, bool) or value is None:
+        if value is None or (isinstance(value, str) and not value.strip()):
+            nonfinite.append(row)
+            out.append(None)
+            continue
+        if isinstance(value, bool):
             wrong.append(row)
             out.append(None)
             continue
@@ -153,7 +157,9 @@ def _coerce(values: pd.Series, column: Column, where: str) -> tuple[pd.Series | 
     if empty:
         problems.append(f"{where}: column {column.name!r} is empty at rows {rows_text(empty)}")
     if nonfinite:
-        problems.append(f"{where}: column {column.name!r} has NaN or inf at rows {rows_text(nonfinite)}")
+        problems.append(
+            f"{where}: column {column.name!r} has missing, NaN or inf values at rows {rows_text(nonfinite)}"
+        )
     if problems:
         return None, problems
     series = pd.Series(out, index=values.index, name=column.name)

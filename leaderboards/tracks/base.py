@@ -112,7 +112,9 @@ def id_problems(given: pd.Series, expected: set[str], what: str, where: str) -> 
         problems.append(f"{where}: unknown {what} at rows {_rows(unknown)} ({shown})")
     missing = sorted(expected - set(given))
     if missing:
-        problems.append(f"{where}: {len(missing)} {what}s missing, e.g. {', '.join(missing[:3])}")
+        problems.append(
+            f"{where}: missing {len(missing)} expected {what} values, e.g. {', '.join(missing[:3])}"
+        )
     return problems
 
 
