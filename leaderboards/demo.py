@@ -24,7 +24,9 @@ def _command(out: Path) -> str:
     return shlex.join(["archbench", "demo", "--out", str(out)])
 
 
-def demo_leaderboard(table_dir: Path, out: Path, proxies: tuple[str, ...], task: str, console: Any) -> Path:
+def demo_leaderboard(
+    table_dir: Path, out: Path, proxies: tuple[str, ...], task: str, console: Any, n_boot: int = 1000
+) -> Path:
     """Init a proxy board on the demo table, submit every proxy, score, render; return the site's index."""
     import pandas as pd
 
@@ -48,6 +50,9 @@ def demo_leaderboard(table_dir: Path, out: Path, proxies: tuple[str, ...], task:
     ids = board.public["archs"]["arch_id"]
     skipped = []
     for proxy in proxies:
+        if proxy not in table.metrics:
+            skipped.append(proxy)
+            continue
         frame = table.filter(metric=proxy, task=task, status="ok")
         scores = table.wide([proxy], task=task)
         values = scores[proxy].reindex(ids) if proxy in scores else pd.Series(float("nan"), index=ids)
@@ -74,7 +79,7 @@ def demo_leaderboard(table_dir: Path, out: Path, proxies: tuple[str, ...], task:
         }
         (folder / "meta.json").write_text(json.dumps(meta, indent=1))
         submit(board, folder / "rows.csv", folder / "meta.json")
-    result = score_board(board, root / "host-only")
+    result = score_board(board, root / "host-only", n_boot)
     index = render_site([board], root / "site", overwrite=True)
     best = result["entries"][0] if result["entries"] else None
     if best:
@@ -82,7 +87,7 @@ def demo_leaderboard(table_dir: Path, out: Path, proxies: tuple[str, ...], task:
         console.print(
             f"leaderboard: {len(result['entries'])} proxies on {len(board.public['archs'])} cells; best on the hidden "
             f"split: {best['metadata']['method']} (Kendall {h['value']:+.3f} [{h['low']:+.3f}, {h['high']:+.3f}])"
-            + (f"; skipped (failed on some cells): {', '.join(skipped)}" if skipped else "")
+            + (f"; skipped (missing or failed on some cells): {', '.join(skipped)}" if skipped else "")
         )
     console.print(f"leaderboard site: {index.resolve()}")
     return index

@@ -19,6 +19,8 @@ METADATA_MAX_BYTES = 64 * 1024
 ROWS_MAX_BYTES = 32 * 1024 * 1024
 """Default size limit of a rows file (a board may set its own, ``max_bytes`` in ``board.json``)."""
 ROW_SUFFIXES = (".csv", ".parquet")
+MAX_ROWS = 5_000_000
+"""More data rows than this are refused before they are read (a compressed Parquet file can be small)."""
 
 METADATA_SCHEMA: dict[str, Any] = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
@@ -114,10 +116,18 @@ def read_metadata(path: str | Path) -> tuple[dict[str, Any] | None, list[str]]:
 
 def _read_raw(path: Path) -> pd.DataFrame:
     if path.suffix.lower() == ".csv":
-        return pd.read_csv(path, dtype=str, keep_default_na=False, na_filter=False, encoding="utf-8")
+        frame = pd.read_csv(
+            path, dtype=str, keep_default_na=False, na_filter=False, encoding="utf-8", nrows=MAX_ROWS + 1
+        )
+        if len(frame) > MAX_ROWS:
+            raise ValueError(f"more than {MAX_ROWS:,} data rows")
+        return frame
     import pyarrow.parquet as pq
 
-    return pq.read_table(path).to_pandas(types_mapper=None)
+    rows = pq.ParquetFile(path).metadata.num_rows
+    if rows > MAX_ROWS:
+        raise ValueError(f"{rows:,} data rows, over the limit of {MAX_ROWS:,}")
+    return pq.read_table(path).to_pandas()
 
 
 def _coerce(values: pd.Series, column: Column, where: str) -> tuple[pd.Series | None, list[str]]:
