@@ -269,7 +269,16 @@ def _live_demo(config: DemoConfig, out: Path, protocol: Any, recipe: Any, consol
         f"outputs: table {out / 'table'}  report {report_path}  correlations {out / 'correlations.parquet'}  "
         f"journal {result.journal}"
     )
+    _final_steps(table_dir, out, config, console)
     return report_path
+
+
+def _final_steps(table_dir: Path, out: Path, config: DemoConfig, console: object) -> None:
+    """Steps other packages add to the demo (entry-point group ``archbench.demo_steps``), e.g. a leaderboard."""
+    from importlib.metadata import entry_points
+
+    for step in sorted(entry_points(group="archbench.demo_steps"), key=lambda ep: ep.name):
+        step.load()(table_dir, out, DEMO_PROXIES, config.task, console)
 
 
 # ---- the command ----------------------------------------------------------------------------------------
