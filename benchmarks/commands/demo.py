@@ -223,6 +223,7 @@ def _shipped_demo(
         f"outputs: shipped table {shipped.path}  live table {out / 'table'}  report {report_path}  "
         f"correlations {out / 'correlations.parquet'}  journal {result.journal}"
     )
+    _final_steps(shipped.path, out, config, console)  # e.g. a leaderboard of the shipped proxies
     return report_path
 
 
@@ -269,7 +270,7 @@ def _live_demo(config: DemoConfig, out: Path, protocol: Any, recipe: Any, consol
         f"outputs: table {out / 'table'}  report {report_path}  correlations {out / 'correlations.parquet'}  "
         f"journal {result.journal}"
     )
-    _final_steps(table_dir, out, config, console)
+    _final_steps(table.path, out, config, console)
     return report_path
 
 

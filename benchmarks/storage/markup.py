@@ -21,10 +21,20 @@ def html_text(value: object) -> str:
     return html.escape(str(value), quote=True)
 
 
-def md_text(value: object) -> str:
-    """``value`` as Markdown text in a table cell: HTML-escaped, pipes escaped, on one line."""
+_MD_INLINE = re.compile(r"[_*\[\]~!]")
+"""Markdown punctuation that can start inline markup."""
+
+
+def _inline_html(value: object) -> str:
+    """``value`` on one line, HTML-escaped, with pipes, backticks and backslashes as entities."""
     text = " ".join(str(value).split())
     return html.escape(text, quote=True).replace("|", "&#124;").replace("`", "&#96;").replace("\\", "&#92;")
+
+
+def md_text(value: object) -> str:
+    """``value`` as Markdown text (a table cell, a heading): HTML-escaped, pipes escaped, on one line,
+    and the punctuation that opens emphasis, links or strikethrough backslash-escaped (``_0_`` stays text)."""
+    return _MD_INLINE.sub(r"\\\g<0>", _inline_html(value))
 
 
 def md_code(value: object) -> str:
@@ -32,7 +42,7 @@ def md_code(value: object) -> str:
     text = str(value)
     if not _MD_SPECIAL.search(text):
         return f"`{text}`"
-    return f"<code>{md_text(text)}</code>"
+    return f"<code>{_inline_html(text)}</code>"
 
 
 def slug(value: object, limit: int = 40) -> str:
