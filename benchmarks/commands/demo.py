@@ -279,7 +279,10 @@ def _final_steps(table_dir: Path, out: Path, config: DemoConfig, console: object
     from importlib.metadata import entry_points
 
     for step in sorted(entry_points(group="archbench.demo_steps"), key=lambda ep: ep.name):
-        step.load()(table_dir, out, DEMO_PROXIES, config.task, console)
+        try:
+            step.load()(table_dir, out, DEMO_PROXIES, config.task, console)
+        except ValueError as exc:  # a step that cannot run on this table (too few cells, say) says why
+            console.print(f"[yellow]demo step {step.name} skipped: {exc}[/]")
 
 
 # ---- the command ----------------------------------------------------------------------------------------

@@ -21,8 +21,9 @@ def html_text(value: object) -> str:
     return html.escape(str(value), quote=True)
 
 
-_MD_INLINE = re.compile(r"[_*\[\]~!]")
-"""Markdown punctuation that can start inline markup."""
+_MD_INLINE = re.compile(r"[*\[\]~]|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])")
+"""Markdown punctuation that can start inline markup; ``_`` only at a word edge (GFM ignores
+intraword underscores, so ``bn_mode`` stays readable)."""
 
 
 def _inline_html(value: object) -> str:
