@@ -38,6 +38,8 @@ from spaces.tasks import TASKS, get_task
 
 SPACES: Registry[type[SearchSpace]] = Registry("space", entry_point_group="archbench.spaces")
 SPACES.register("nb201", "spaces.nb201:NB201Space")
+SPACES.register("mobilenetv3", "spaces.mobilenetv3:MobileNetV3Space")
+SPACES.register("vit", "spaces.vit:ViTSpace")
 
 _instances: dict[str, SearchSpace] = {}
 

@@ -211,8 +211,9 @@ class SpaceCard:
     """Metadata of a search space, copied into tables and shown by ``archbench spaces``.
 
     ``num_archs`` / ``num_unique`` are None where the space is not finite or its classes are not
-    counted; ``fixtures`` are the tiny test fixtures both conformance suites use, and ``facts`` the
-    published parameter counts the space conformance suite checks.
+    counted; ``fixtures`` are the tiny test fixtures both conformance suites use, ``facts`` the
+    published parameter counts the space conformance suite checks, and ``source`` the library or code
+    the networks are built with (``archbench spaces`` lists it; empty: archbench's own modules).
     """
 
     num_archs: int | None
@@ -222,6 +223,7 @@ class SpaceCard:
     paper: str
     fixtures: SpaceFixtures | None = None
     facts: tuple[ParamFact, ...] = ()
+    source: str = ""
 
 
 # ---- the core interface --------------------------------------------------------------------------------

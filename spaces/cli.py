@@ -34,9 +34,19 @@ def _list(args: argparse.Namespace) -> int:
 
     for name in spaces.list_spaces():
         card = spaces.SPACES.get(name).card
-        size = "infinite" if card.num_archs is None else f"{card.num_archs:,d}"
-        print(f"{name:10s} {size:>9s} archs  {card.num_unique or '?':>6} unique  {card.paper}")
+        source = f"  built with {card.source}" if card.source else ""
+        print(
+            f"{name:12s} {_count(card.num_archs):>9s} archs  {_count(card.num_unique):>9s} unique  "
+            f"{card.paper}{source}"
+        )
     return 0
+
+
+def _count(n: int | None) -> str:
+    """A count with thousands separators, or in scientific notation past a billion (None: unknown)."""
+    if n is None:
+        return "?"
+    return f"{n:,d}" if n < 10**9 else f"{n:.2e}"
 
 
 def _show(args: argparse.Namespace) -> int:
@@ -49,6 +59,7 @@ def _show(args: argparse.Namespace) -> int:
     size = "infinite" if card.num_archs is None else f"{card.num_archs:,}"
     print(
         f"{space.name} (version {space.version})\n  archs: {size}  unique: {card.num_unique}\n"
+        f"  source: {card.source or 'archbench'}\n"
         f"  ops: {', '.join(card.ops)}\n  encoding: {card.encoding}\n  paper: {card.paper}\n"
         f"  inputs: {', '.join(kind.kind for kind in space.inputs)}\n"
         f"  capabilities: {', '.join(capabilities(space)) or 'core only'}"

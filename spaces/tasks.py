@@ -11,6 +11,8 @@ for _task in (
     Task("cifar10", num_classes=10, resolution=32, in_channels=3, dataset="cifar10"),
     Task("cifar100", num_classes=100, resolution=32, in_channels=3, dataset="cifar100"),
     Task("imagenet16-120", num_classes=120, resolution=16, in_channels=3, dataset="imagenet16-120"),
+    # ImageNet-1k (Russakovsky et al., IJCV 2015): the task published model sizes are counted on.
+    Task("imagenet", num_classes=1000, resolution=224, in_channels=3, dataset="imagenet"),
     # The embedded default: 5,000 real MNIST digits shipped with the package (see proxies/datasets.py).
     Task("mnist5k", num_classes=10, resolution=28, in_channels=1, dataset="mnist5k"),
     # Embedded too: 14,000 real Fashion-MNIST images (10,000 / 2,000 / 2,000), harder than MNIST.

@@ -346,7 +346,8 @@ def test_query_text_formats(built, capsys):
 # ---- spaces and proxies subcommands ---------------------------------------------------------------------------
 def test_spaces_commands(capsys):
     code, out, _ = call(capsys, "spaces", "list")
-    assert code == 0 and out.startswith("nb201")
+    rows = {line.split()[0]: line for line in out.strip().splitlines()}
+    assert code == 0 and rows["nb201"].split()[1:3] == ["15,625", "archs"]
     code, out, _ = call(capsys, "spaces", "parse", "nb201", ALL_CONV)
     assert code == 0
     assert arch(ALL_CONV).arch_id in out and "1462" in out and "degenerate:     False" in out
