@@ -40,6 +40,9 @@ SPACES: Registry[type[SearchSpace]] = Registry("space", entry_point_group="archb
 SPACES.register("nb201", "spaces.nb201:NB201Space")
 SPACES.register("mobilenetv3", "spaces.mobilenetv3:MobileNetV3Space")
 SPACES.register("vit", "spaces.vit:ViTSpace")
+SPACES.register("gpt", "spaces.gpt:GPTSpace")
+SPACES.register("bert", "spaces.bert:BertSpace")
+SPACES.register("llama", "spaces.llama:LlamaSpace")
 
 _instances: dict[str, SearchSpace] = {}
 

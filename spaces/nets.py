@@ -21,3 +21,23 @@ class Resized(nn.Module):
             size = (self.resolution, self.resolution)
             x = F.interpolate(x, size=size, mode="bilinear", align_corners=False)
         return self.net(x)
+
+
+class HFLogits(nn.Module):
+    """A ``transformers`` model called on token ids (padding masked if ``mask``), returning its logits."""
+
+    def __init__(self, model: nn.Module, mask: bool) -> None:
+        super().__init__()
+        self.model = model
+        self.mask = mask
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        """The model's ``logits`` for ``ids`` (N, seq_len)."""
+        from spaces.text_models import PAD_ID
+
+        attention = (ids != PAD_ID).long() if self.mask else None
+        return self.model(input_ids=ids, attention_mask=attention).logits
+
+    def get_output_embeddings(self) -> nn.Module | None:
+        """The wrapped model's output embedding (its LM head), if it has one."""
+        return self.model.get_output_embeddings()
