@@ -98,6 +98,7 @@ class BertSpace(ConfigSpace):
             max_position_embeddings=opts.max_positions,
             pad_token_id=PAD_ID,
             num_labels=task.num_classes,
+            attn_implementation="eager",  # twice differentiable (GraSP), unlike fused SDPA
         )
         with torch.device(opts.device):
             model = BertForSequenceClassification(base) if opts.head else BertModel(base)

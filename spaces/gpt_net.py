@@ -10,11 +10,11 @@ bias on, the parameters are those of ``transformers``' ``GPT2LMHeadModel`` (test
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 
 from spaces.text_models import last_token
 
@@ -32,7 +32,10 @@ class CausalSelfAttention(nn.Module):
         """Attention over the positions up to each one."""
         n, t, _ = x.shape
         q, k, v = self.qkv(x).view(n, t, 3, self.heads, self.head_size).permute(2, 0, 3, 1, 4)
-        out = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+        # explicit softmax attention: twice differentiable (GraSP's Hessian products), unlike fused kernels
+        scores = (q @ k.transpose(-2, -1)) / math.sqrt(self.head_size)
+        causal = torch.ones(t, t, dtype=torch.bool, device=x.device).triu(1)
+        out = scores.masked_fill(causal, float("-inf")).softmax(dim=-1) @ v
         return self.proj(out.transpose(1, 2).reshape(n, t, self.heads * self.head_size))
 
 

@@ -111,6 +111,7 @@ class LlamaSpace(ConfigSpace):
             max_position_embeddings=opts.max_positions,
             pad_token_id=PAD_ID,
             num_labels=task.num_classes,
+            attn_implementation="eager",  # twice differentiable (GraSP), unlike fused SDPA
         )
         cls = (
             LlamaModel
