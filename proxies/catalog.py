@@ -43,6 +43,7 @@ register_proxy(
         needs_data=False,
         needs_grad=False,
         higher_is_better=True,
+        inputs=("tokens",),
     ),
     "proxies.cost:decoder_params",
 )

@@ -152,7 +152,7 @@ class ConfigSpace(MutableSpace, EncodableSpace, SearchSpace):
             layers = tuple(self._read(pattern, group.dims, t, text) for t in part.split("-"))
             if len(layers) not in group.depths:
                 raise ValueError(
-                    f"{self.name} {group.name} has {len(layers)} layers in {text!r} "
+                    f"{self.name} group {group.name!r} has {len(layers)} layers in {text!r} "
                     f"(valid: {', '.join(map(str, group.depths))})"
                 )
             groups.append(layers)

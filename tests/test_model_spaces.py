@@ -122,7 +122,7 @@ def test_neighbours_are_one_change_away() -> None:
     ("text", "message"),
     [
         ("w8/k3e4", "expected a global token and 2 '/'-separated group(s)"),
-        ("w8/k3e4/h1", "b has 1 layers in 'w8/k3e4/h1' (valid: 2)"),
+        ("w8/k3e4/h1", "group 'b' has 1 layers in 'w8/k3e4/h1' (valid: 2)"),
         ("w9/k3e4/h1-h1", "width '9' is not allowed (valid: 8, 16)"),
         (
             "w8/k3x4/h1-h1",

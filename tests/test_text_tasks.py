@@ -117,4 +117,4 @@ def test_proxies_on_token_networks_are_computed_or_nan_with_the_reason() -> None
         Protocol(task="mnist5k", batch_size=4, resolution=8, build={"C": 4, "N": 1}),
         0,
     )
-    assert image[0].status == "nan" and "no token embedding" in image[0].message
+    assert image[0].status == "nan" and "defined on tokens inputs, not image" in image[0].message
