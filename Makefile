@@ -15,7 +15,7 @@ $(VENV)/.installed-base: pyproject.toml | $(BIN)/python
 	touch $@
 
 $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install -q -e ".[dev,ray,onnx,gpu,predictors,search,leaderboards]"
+	$(BIN)/pip install -q -e ".[dev,ray,onnx,gpu,predictors,search,leaderboards,spaces]"
 	touch $@ $(VENV)/.installed-base
 
 demo: $(VENV)/.installed-base

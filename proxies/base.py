@@ -46,6 +46,11 @@ class ProxyCard:
     """What the proxy gives on a cell whose output ignores its input."""
     shared: tuple[str, ...] = ()
     """Shared passes it reads (registered in :data:`proxies.shared.SHARED_PASSES`)."""
+    inputs: tuple[str, ...] = ("image", "tokens")
+    """Input kinds its math applies to (``image``: continuous pixels it may differentiate or perturb;
+    ``tokens``: discrete ids); on another kind the record is status ``nan`` naming the reason."""
+    activation: str = ""
+    """The activation it reads (``"ReLU"`` for activation-pattern proxies): a network without one gets ``nan``."""
 
 
 @dataclass(frozen=True)
@@ -68,7 +73,17 @@ class Proxy:
         return getattr(importlib.import_module(module), attr)
 
     def score(self, ctx: ProxyContext) -> float:
-        """The proxy's value on ``ctx``'s architecture; raises :class:`Undefined` where undefined."""
+        """The proxy's value on ``ctx``'s architecture; raises :class:`Undefined` where undefined,
+        including on inputs or networks its card says it does not apply to."""
+        card = self.card
+        spec = getattr(ctx, "input", None)  # duck-typed test contexts may have none: images
+        kind = getattr(spec, "kind", "image")
+        if kind not in card.inputs:
+            raise Undefined(
+                f"{card.name} is defined on {' / '.join(card.inputs)} inputs, not {kind} ({spec})"
+            )
+        if card.activation and hasattr(ctx, "has_module") and not ctx.has_module(card.activation):
+            raise Undefined(f"{card.name} reads {card.activation} units; this network has none")
         return float(self.fn()(ctx))
 
 
@@ -182,6 +197,13 @@ class ProxyContext:
         model.train(self.protocol.bn_mode == "train")
         return model.to(device=self.device, dtype=self.dtype)
 
+    def has_module(self, class_name: str) -> bool:
+        """True when the protocol's network has a module of class ``class_name`` (e.g. ``"ReLU"``)."""
+        key = f"has:{class_name}"
+        if key not in self._cache:
+            self._cache[key] = any(type(m).__name__ == class_name for m in self.fresh_model().modules())
+        return self._cache[key]
+
     def input_shape(self, batch_size: int | None = None) -> tuple[int, ...]:
         """The shape of a batch of the protocol's inputs (images: ``(batch, channels, side, side)``)."""
         return self.input.shape(self.protocol.batch_size if batch_size is None else batch_size)
@@ -198,7 +220,7 @@ class ProxyContext:
                 n = self.protocol.batch_size
                 generator = torch.Generator().manual_seed(self.seed)
                 x = self.input.noise(n, generator, self.dtype)
-                y = torch.randint(self.task.num_classes, (n,), generator=generator)
+                y = torch.randint(self.task.num_classes, self.task.output_shape(n)[:-1], generator=generator)
             else:
                 x, y = datasets.batch(
                     self.task.dataset, self.protocol.batch_size, self.seed, self.input, self.dtype
@@ -260,6 +282,10 @@ class ProxyContext:
                 p for p in self._planned if SHARED_PASSES.get(p).primary and f"shared:{p}" not in self._cache
             }
             x, y = self.batch()
+            if not x.is_floating_point():  # token ids: no gradient with respect to the input exists
+                if name == "jacobian":
+                    raise Undefined("input Jacobians need continuous inputs; token ids are discrete")
+                todo.discard("jacobian")
             for product, value in primary_pass(self.fresh_model(), x, y, todo).items():
                 self._cache[f"shared:{product}"] = value
         return self._cache[key]

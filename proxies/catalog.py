@@ -34,11 +34,27 @@ register_proxy(
 )
 register_proxy(
     ProxyCard(
+        "decoder_params",
+        "non-embedding parameters in millions: all but token/position embeddings and the LM head "
+        "(nan on networks without a token embedding)",
+        "Javaheripi et al., LiteTransformerSearch, NeurIPS 2022 (arXiv:2203.02094)",
+        unit="M",
+        kind="cost",
+        needs_data=False,
+        needs_grad=False,
+        higher_is_better=True,
+        inputs=("tokens",),
+    ),
+    "proxies.cost:decoder_params",
+)
+register_proxy(
+    ProxyCard(
         "synflow",
         "synaptic flow on |weights| and an all-ones input, float64, BN removed",
         "Tanaka et al., NeurIPS 2020; Abdelfattah et al., ICLR 2021",
         needs_data=False,
         degenerate=_ZERO_GRAD,
+        inputs=("image",),  # it feeds or differentiates continuous inputs; token ids are discrete
     ),
     "proxies.synflow:synflow",
 )
@@ -71,6 +87,7 @@ register_proxy(
         "Mellor et al., arXiv:2006.04647v1 (2020)",
         degenerate="status nan: every Jacobian row is zero, so the correlation is undefined",
         shared=("jacobian",),
+        inputs=("image",),  # it feeds or differentiates continuous inputs; token ids are discrete
     ),
     "proxies.jacob_cov:jacob_cov",
 )
@@ -82,6 +99,7 @@ register_proxy(
         needs_grad=False,
         degenerate="computed as usual (codes before the zeroed cell still differ); status nan if K is singular",
         shared=("relu_kernel",),
+        activation="ReLU",
     ),
     "proxies.nwot:nwot",
 )
@@ -92,6 +110,7 @@ register_proxy(
         "Cavagnero et al., FreeREA, arXiv:2207.05135 (2022), WACV 2023",
         needs_data=False,
         degenerate=_ZERO_GRAD,
+        inputs=("image",),  # it feeds or differentiates continuous inputs; token ids are discrete
     ),
     "proxies.synflow:logsynflow",
 )
@@ -135,6 +154,7 @@ register_proxy(
         needs_labels=True,
         degenerate="status nan: every Jacobian row is zero, so the correlation is undefined",
         shared=("jacobian",),
+        inputs=("image",),  # it feeds or differentiates continuous inputs; token ids are discrete
     ),
     "proxies.epe_nas:epe_nas",
 )
@@ -146,6 +166,7 @@ register_proxy(
         needs_data=False,
         needs_grad=False,
         degenerate="status nan: the pre-GAP features ignore the input perturbation, log 0 is undefined",
+        inputs=("image",),  # it feeds or differentiates continuous inputs; token ids are discrete
     ),
     "proxies.zen:zen",
 )
@@ -200,6 +221,7 @@ register_proxy(
         needs_data=False,
         needs_grad=False,
         degenerate="computed as usual: ReLUs before the zeroed cell still separate inputs; 1 if none sees them",
+        activation="ReLU",
     ),
     "proxies.tenas:linear_regions",
 )

@@ -27,43 +27,50 @@ from spaces.conformance import run_checks
 Check = Callable[[Proxy], None]
 
 SPACE = "nb201"
-"""The space the suite scores on; its card supplies the architectures and the tiny build."""
+"""The space the suite scores image proxies on; its card supplies the architectures and the tiny build."""
+SPACES_BY_INPUT = {"image": SPACE, "tokens": "gpt"}
+"""The space the suite scores a proxy on, by the first input kind its card names (``ProxyCard.inputs``)."""
 BATCH_SIZE = 8
 
 
-@lru_cache(maxsize=1)
-def _space() -> SearchSpace:
+@lru_cache(maxsize=2)
+def _space(kind: str = "image") -> SearchSpace:
     import spaces
 
-    space = spaces.get(SPACE)
+    space = spaces.get(SPACES_BY_INPUT[kind])
     if space.card.fixtures is None:
-        raise ValueError(f"space {SPACE!r} has no card fixtures to run the proxy conformance suite on")
+        raise ValueError(f"space {space.name!r} has no card fixtures to run the proxy conformance suite on")
     return space
 
 
-def _fixtures() -> SpaceFixtures:
-    return _space().card.fixtures  # type: ignore[return-value]
+def _kind(proxy: Proxy) -> str:
+    return proxy.card.inputs[0]
 
 
-@lru_cache(maxsize=1)
-def _protocol() -> Protocol:
+def _fixtures(kind: str = "image") -> SpaceFixtures:
+    return _space(kind).card.fixtures  # type: ignore[return-value]
+
+
+@lru_cache(maxsize=2)
+def _protocol(kind: str = "image") -> Protocol:
     """A tiny protocol from the card: its task, tiny build options and resolution, batch 8."""
-    fixtures = _fixtures()
+    fixtures = _fixtures(kind)
     return Protocol(
         task=fixtures.task, batch_size=BATCH_SIZE, resolution=fixtures.resolution, build=fixtures.build
     )
 
 
 def _score(proxy: Proxy, arch: str | None = None, seed: int = 0) -> ProxyScore:
-    space = _space()
-    arch = _fixtures().archs[0] if arch is None else arch
-    (score,) = score_architecture(space, space.parse(arch), [proxy.name], _protocol(), seed)
+    kind = _kind(proxy)
+    space = _space(kind)
+    arch = _fixtures(kind).archs[0] if arch is None else arch
+    (score,) = score_architecture(space, space.parse(arch), [proxy.name], _protocol(kind), seed)
     return score
 
 
-def _context() -> ProxyContext:
-    space = _space()
-    return ProxyContext(space, space.parse(_fixtures().archs[0]), _protocol(), 0)
+def _context(kind: str = "image") -> ProxyContext:
+    space = _space(kind)
+    return ProxyContext(space, space.parse(_fixtures(kind).archs[0]), _protocol(kind), 0)
 
 
 def _fail(proxy: Proxy, rule: str) -> AssertionError:
@@ -85,7 +92,7 @@ def check_card(proxy: Proxy) -> None:
 
 def check_finite_on_standard_archs(proxy: Proxy) -> None:
     """Status ok and a finite value on every standard (non-degenerate) architecture."""
-    for arch in _fixtures().archs:
+    for arch in _fixtures(_kind(proxy)).archs:
         score = _score(proxy, arch)
         if score.status != "ok" or score.value is None or not math.isfinite(score.value):
             raise _fail(proxy, f"got {score.status} ({score.message}) on {arch}")
@@ -103,7 +110,7 @@ def check_degenerate_documented(proxy: Proxy) -> None:
 
     Spaces without degenerate architectures (the card lists none) have nothing to check.
     """
-    for arch in _fixtures().degenerate:
+    for arch in _fixtures(_kind(proxy)).degenerate:
         score = _score(proxy, arch)
         if score.status == "ok" and score.value is not None and math.isfinite(score.value):
             continue
@@ -125,7 +132,7 @@ def check_global_rng_untouched(proxy: Proxy) -> None:
 
 def check_inputs_unchanged(proxy: Proxy) -> None:
     """The shared batch and the shared gradients are unchanged after the proxy ran."""
-    ctx = _context()
+    ctx = _context(_kind(proxy))
     x, y = ctx.batch()
     x0, y0 = x.clone(), y.clone()
     grads = {k: (w.clone(), g.clone()) for k, (w, g) in ctx.loss_gradients().items()}
@@ -139,7 +146,7 @@ def check_inputs_unchanged(proxy: Proxy) -> None:
 
 def check_data_independent(proxy: Proxy) -> None:
     """A proxy whose card says it needs no data never reads the batch."""
-    ctx = _context()
+    ctx = _context(_kind(proxy))
 
     def refuse() -> None:
         raise AssertionError("batch() was called")
@@ -153,7 +160,7 @@ def check_data_independent(proxy: Proxy) -> None:
 
 def check_label_independent(proxy: Proxy) -> None:
     """A proxy whose card says it needs no labels gives the same value with permuted labels."""
-    plain, shuffled = _context(), _context()
+    plain, shuffled = _context(_kind(proxy)), _context(_kind(proxy))
     x, y = shuffled.batch()
     shuffled._cache["batch"] = (x, (y + 1) % shuffled.task.num_classes)
     if proxy.score(plain) != proxy.score(shuffled):

@@ -19,8 +19,12 @@ def count_params(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
-def count_macs(model: nn.Module, input_shape: tuple[int, ...]) -> int:
-    """Conv2d + Linear multiply-accumulates (biases included) for one input of ``input_shape[1:]``."""
+def count_macs(model: nn.Module, input_shape: tuple[int, ...], input_dtype: torch.dtype | None = None) -> int:
+    """Conv2d + Linear multiply-accumulates (biases included) for one input of ``input_shape[1:]``.
+
+    The input is zeros of ``input_dtype`` (default: the model's parameter dtype; token networks pass
+    ``torch.int64``, so the zeros are token id 0).
+    """
     total = 0
 
     def conv_hook(m: nn.Conv2d, inputs: tuple[torch.Tensor, ...], out: torch.Tensor) -> None:
@@ -45,7 +49,8 @@ def count_macs(model: nn.Module, input_shape: tuple[int, ...]) -> int:
         model.eval()
         param = next(model.parameters())
         with torch.no_grad():
-            model(torch.zeros((1, *input_shape[1:]), dtype=param.dtype, device=param.device))
+            dtype = param.dtype if input_dtype is None else input_dtype
+            model(torch.zeros((1, *input_shape[1:]), dtype=dtype, device=param.device))
     finally:
         model.train(was_training)
         for h in handles:
@@ -59,5 +64,34 @@ def params(ctx: ProxyContext) -> float:
 
 
 def flops(ctx: ProxyContext) -> float:
-    """Multiply-accumulates per image at the protocol's resolution, in millions (NB201's MFLOPs)."""
-    return count_macs(ctx.fresh_model(), ctx.input_shape(1)) / 1e6
+    """Multiply-accumulates per input at the protocol's resolution, in millions (NB201's MFLOPs).
+
+    Embedding lookups are not multiply-accumulates and count nothing; a language model's per-position
+    Linear layers (attention projections, MLPs, LM head) count at every position of the sequence.
+    """
+    probe = ctx.input.noise(1, torch.Generator().manual_seed(0), ctx.dtype)
+    return count_macs(ctx.fresh_model(), ctx.input_shape(1), probe.dtype) / 1e6
+
+
+def count_decoder_params(model: nn.Module) -> int:
+    """Parameters outside the embeddings: every parameter except those of ``nn.Embedding`` modules and of
+    the model's output embedding (``get_output_embeddings()``, the LM head, tied or not).
+
+    Raises :class:`~proxies.base.Undefined` for a network without a token embedding (images).
+    """
+    from proxies.base import Undefined
+
+    embeddings = [m for m in model.modules() if isinstance(m, nn.Embedding)]
+    if not embeddings:
+        raise Undefined("no token embedding: decoder parameters are defined for token-input networks")
+    skip = {id(p) for m in embeddings for p in m.parameters()}
+    getter = getattr(model, "get_output_embeddings", None)
+    head = getter() if callable(getter) else None
+    if head is not None:
+        skip |= {id(p) for p in head.parameters()}
+    return sum(p.numel() for p in model.parameters() if id(p) not in skip)
+
+
+def decoder_params(ctx: ProxyContext) -> float:
+    """Non-embedding parameters in millions (LiteTransformerSearch's zero-cost proxy)."""
+    return count_decoder_params(ctx.fresh_model()) / 1e6

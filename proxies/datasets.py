@@ -1,4 +1,4 @@
-"""Image data sets with fixed, recorded train/val/test splits.
+"""Image and text data sets with fixed, recorded train/val/test splits.
 
 * ``mnist5k`` (embedded default): 5,000 real MNIST digits shipped in the package
   (``proxies/_data/mnist5k.npz``, provenance in ``LICENSE-mnist5k.md``), split 3,000/1,000/1,000.
@@ -8,7 +8,13 @@
   path (``save_to_disk`` folders or Parquet files with the hub's schema: an image column and a label
   column). The val split is a fixed seed-0 10% of the train split; test is the set's test split.
 
+* ``rt-sentiment`` and ``shakespeare`` (embedded text, 32-token sequences of one 2,048-token BPE
+  vocabulary; ``scripts/derive_text_data.py`` re-derives them, provenance in ``LICENSE-*.md``): 4,866
+  Rotten Tomatoes snippets labelled rotten / fresh (3,866 / 500 / 500), and 4,623 windows of four
+  Shakespeare plays with next-token labels (3,697 / 462 / 464, contiguous per play).
+
 Images are kept as uint8 NCHW tensors; :func:`batch` normalises, resizes and casts on the way out.
+Token ids are kept as int64 ``(N, seq_len)`` tensors and come out unchanged.
 """
 
 from __future__ import annotations
@@ -24,8 +30,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from spaces.base import ImageInput, InputSpec
+from spaces.base import ImageInput, InputSpec, TokenInput
 from spaces.registry import Registry
+from spaces.tasks import TEXT_VOCAB
 
 SPLITS = ("train", "val", "test")
 
@@ -44,6 +51,22 @@ class ImageData:
 
 
 @dataclass(frozen=True)
+class TokenData:
+    """One split of a text data set: int64 token ids ``(N, seq_len)`` and int64 labels.
+
+    Labels are one class per sequence ``(N,)``, or one next token per position ``(N, seq_len)``
+    (language modelling).
+    """
+
+    tokens: torch.Tensor
+    labels: torch.Tensor
+    vocab_size: int
+
+    def __len__(self) -> int:
+        return len(self.tokens)
+
+
+@dataclass(frozen=True)
 class HFSource:
     """Where and how to read a data set with HF ``datasets``."""
 
@@ -53,7 +76,9 @@ class HFSource:
     val_fraction: float = 0.1
 
 
-DATASETS: Registry[Callable[[str], ImageData]] = Registry("dataset", entry_point_group="archbench.datasets")
+DATASETS: Registry[Callable[[str], ImageData | TokenData]] = Registry(
+    "dataset", entry_point_group="archbench.datasets"
+)
 HF_SOURCES = {
     "cifar10": HFSource("ARCHBENCH_CIFAR10", "img", "label"),
     "cifar100": HFSource("ARCHBENCH_CIFAR100", "img", "fine_label"),
@@ -97,6 +122,28 @@ def load_mnist5k(split: str) -> ImageData:
 def load_fmnist14k(split: str) -> ImageData:
     """The embedded 14,000-image Fashion-MNIST subset (10,000 / 2,000 / 2,000, stratified)."""
     return load_embedded("fmnist14k", split)
+
+
+def _text_arrays(name: str, split: str) -> dict[str, np.ndarray]:
+    _check_split(split)
+    ref = resources.files("proxies") / "_data" / f"{name}.npz"
+    with ref.open("rb") as f, np.load(f, allow_pickle=False) as npz:
+        arrays = {k: npz[k] for k in npz.files}
+    which = arrays.pop("split") == SPLITS.index(split)
+    return {k: v[which] for k, v in arrays.items()}
+
+
+def load_rt_sentiment(split: str) -> TokenData:
+    """The embedded Rotten Tomatoes snippets (3,866 / 500 / 500), labels 0 rotten and 1 fresh."""
+    arrays = _text_arrays("rt_sentiment", split)
+    tokens = torch.from_numpy(arrays["tokens"].astype(np.int64))
+    return TokenData(tokens, torch.from_numpy(arrays["labels"].astype(np.int64)), TEXT_VOCAB)
+
+
+def load_shakespeare(split: str) -> TokenData:
+    """The embedded Shakespeare windows (3,697 / 462 / 464): 32 tokens in, the next 32 as labels."""
+    windows = torch.from_numpy(_text_arrays("shakespeare", split)["windows"].astype(np.int64))
+    return TokenData(windows[:, :-1].contiguous(), windows[:, 1:].contiguous(), TEXT_VOCAB)
 
 
 def _check_split(split: str) -> None:
@@ -174,29 +221,34 @@ def _hf_loader(name: str) -> Callable[[str], ImageData]:
 
 DATASETS.register("mnist5k", load_mnist5k)
 DATASETS.register("fmnist14k", load_fmnist14k)
+DATASETS.register("rt-sentiment", load_rt_sentiment)
+DATASETS.register("shakespeare", load_shakespeare)
 for _name in HF_SOURCES:
     DATASETS.register(_name, _hf_loader(_name))
 
 
-def load(dataset: str, split: str) -> ImageData:
+def load(dataset: str, split: str) -> ImageData | TokenData:
     """One split of a registered data set (cached per process and data location)."""
     source = HF_SOURCES.get(dataset)
     return _load_cached(dataset, split, os.environ.get(source.env_var, "") if source else "")
 
 
 @lru_cache(maxsize=8)
-def _load_cached(dataset: str, split: str, location: str) -> ImageData:
+def _load_cached(dataset: str, split: str, location: str) -> ImageData | TokenData:
     return DATASETS.get(dataset)(split)
 
 
 def prepare(
-    data: ImageData, index: torch.Tensor, resolution: int | InputSpec, dtype: torch.dtype
+    data: ImageData | TokenData, index: torch.Tensor, resolution: int | InputSpec, dtype: torch.dtype
 ) -> torch.Tensor:
     """Images ``index`` of ``data`` as normalised float tensors at ``resolution`` pixels.
 
     ``resolution`` may be the task's :class:`~spaces.base.ImageInput` (its resolution is used); an
-    input spec of another kind is a ValueError, as these are image data sets.
+    input spec of another kind is a ValueError for image data. Text data gives its int64 token ids
+    (``dtype`` is the network's, not the ids'), for a :class:`~spaces.base.TokenInput` of its shape.
     """
+    if isinstance(data, TokenData):
+        return _tokens(data, index, resolution)
     resolution = _side(resolution)
     x = data.images[index].to(torch.float32) / 255.0
     mean = torch.tensor(data.mean, dtype=torch.float32).view(1, -1, 1, 1)
@@ -207,6 +259,13 @@ def prepare(
             x, size=(resolution, resolution), mode="bilinear", antialias=True, align_corners=False
         )
     return x.to(dtype)
+
+
+def _tokens(data: TokenData, index: torch.Tensor, spec: int | InputSpec) -> torch.Tensor:
+    want = TokenInput(data.vocab_size, data.tokens.shape[1])
+    if spec != want:
+        raise ValueError(f"this text data set gives {want}, not {spec}")
+    return data.tokens[index]
 
 
 def _side(resolution: int | InputSpec) -> int:

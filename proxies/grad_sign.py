@@ -19,9 +19,9 @@ import math
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 
 from proxies.base import ProxyContext
+from proxies.losses import flat_cross_entropy
 
 
 def sign_agreement(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
@@ -30,7 +30,7 @@ def sign_agreement(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
     counts = [torch.zeros(w.shape, dtype=torch.float64, device=w.device) for w in weights]
     for i in range(len(x)):
         model.zero_grad(set_to_none=True)
-        F.cross_entropy(model(x[i : i + 1]), y[i : i + 1]).backward()
+        flat_cross_entropy(model(x[i : i + 1]), y[i : i + 1]).backward()
         for c, w in zip(counts, weights):
             if w.grad is not None:
                 if not torch.isfinite(w.grad).all():

@@ -20,9 +20,9 @@ from collections.abc import Sequence
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 
 from proxies.base import ProxyContext
+from proxies.losses import flat_cross_entropy
 
 
 def hessian_gradient_products(
@@ -33,7 +33,7 @@ def hessian_gradient_products(
     if len(weights) != len(g):
         raise ValueError(f"grasp: {len(g)} gradients given for {len(weights)} Conv2d/Linear weights")
     model.zero_grad(set_to_none=True)
-    loss = F.cross_entropy(model(x), y)
+    loss = flat_cross_entropy(model(x), y)
     grad_f = torch.autograd.grad(loss, weights, create_graph=True, allow_unused=True)
     terms = [(gi.detach() * gf).sum() for gi, gf in zip(g, grad_f) if gf is not None and gf.requires_grad]
     if terms:

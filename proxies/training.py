@@ -25,6 +25,8 @@ import torch
 import torch.nn.functional as F
 
 from proxies import datasets
+from proxies.losses import flat_cross_entropy
+from spaces.base import ImageInput
 from spaces.registry import Registry
 from spaces.specs import MAX_BATCH_SIZE, MAX_RESOLUTION, HashedSpec, check_int, frozen_items
 from spaces.tasks import get_task
@@ -173,7 +175,9 @@ class EpochResult:
     """One point of a learning curve.
 
     ``train_loss`` is the epoch's sample-weighted mean cross-entropy (what NB201 logs);
-    ``loss_sum`` is the plain sum of the epoch's ``steps`` minibatch mean losses (SoTL's summand).
+    ``loss_sum`` is the plain sum of the epoch's ``steps`` minibatch mean losses (SoTL's summand);
+    ``eval_loss`` the mean cross-entropy per label on the eval split (its exp is the perplexity of a
+    language-modelling task). Accuracies count every label: per sequence, or per position.
     """
 
     epoch: int
@@ -183,18 +187,29 @@ class EpochResult:
     seconds: float
     loss_sum: float
     steps: int
+    eval_loss: float = float("nan")
 
 
 def evaluate(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int = 500) -> float:
-    """Top-1 accuracy in percent (eval mode, no gradients)."""
+    """Top-1 accuracy in percent over every label (eval mode, no gradients)."""
+    return evaluate_with_loss(model, x, y, batch_size)[0]
+
+
+def evaluate_with_loss(
+    model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int = 500
+) -> tuple[float, float]:
+    """Top-1 accuracy in percent and mean cross-entropy per label (eval mode, no gradients)."""
     model.eval()
-    correct = 0
+    correct, loss = 0, 0.0
     with torch.no_grad():
         for start in range(0, len(x), batch_size):
-            correct += int(
-                (model(x[start : start + batch_size]).argmax(1) == y[start : start + batch_size]).sum()
-            )
-    return 100.0 * correct / len(x)
+            logits, labels = model(x[start : start + batch_size]), y[start : start + batch_size]
+            correct += int((logits.argmax(-1) == labels).sum())
+            if int(labels.min()) < 0 or int(labels.max()) >= logits.shape[-1]:
+                loss = float("nan")  # a label no output can name: accuracy 0 there, loss undefined
+            else:
+                loss += float(flat_cross_entropy(logits, labels, reduction="sum"))
+    return 100.0 * correct / y.numel(), loss / y.numel()
 
 
 def train(space: SearchSpace, arch: Architecture, recipe: Recipe, seed: int) -> list[EpochResult]:
@@ -208,6 +223,10 @@ def train(space: SearchSpace, arch: Architecture, recipe: Recipe, seed: int) -> 
     x_eval = datasets.prepare(eval_data, torch.arange(len(eval_data)), resolution, torch.float32)
     y_eval = eval_data.labels
     augment = AUGMENTATIONS.get(recipe.augment)
+    if recipe.augment != "none" and not isinstance(resolution, ImageInput):
+        raise ValueError(
+            f"augmentation {recipe.augment!r} is for images; task {task.name!r} has {resolution}"
+        )
 
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
@@ -231,7 +250,7 @@ def train(space: SearchSpace, arch: Architecture, recipe: Recipe, seed: int) -> 
             index = order[step * recipe.batch_size : (step + 1) * recipe.batch_size]
             x, y = augment(x_train[index], gen), y_train[index]
             logits = model(x)
-            loss = F.cross_entropy(logits, y)
+            loss = flat_cross_entropy(logits, y)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
@@ -239,18 +258,19 @@ def train(space: SearchSpace, arch: Architecture, recipe: Recipe, seed: int) -> 
             value = float(loss.detach())
             weighted_sum += value * len(y)
             minibatch_sum += value
-            correct += int((logits.argmax(1) == y).sum())
+            correct += int((logits.argmax(-1) == y).sum())
         train_loss = weighted_sum / len(x_train)
-        eval_acc = evaluate(model, x_eval, y_eval)
+        eval_acc, eval_loss = evaluate_with_loss(model, x_eval, y_eval)
         curve.append(
             EpochResult(
                 epoch,
                 train_loss if np.isfinite(train_loss) else float("nan"),
-                100.0 * correct / len(x_train),
+                100.0 * correct / y_train.numel(),
                 eval_acc,
                 time.perf_counter() - start,
                 minibatch_sum if np.isfinite(minibatch_sum) else float("nan"),
                 steps_per_epoch,
+                eval_loss if np.isfinite(eval_loss) else float("nan"),
             )
         )
     return curve

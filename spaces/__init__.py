@@ -41,6 +41,11 @@ SPACES.register("nb201", "spaces.nb201:NB201Space")
 SPACES.register("nb101", "spaces.nb101:NB101Space")
 SPACES.register("darts", "spaces.darts:DARTSSpace")
 SPACES.register("fbnet", "spaces.fbnet:FBNetSpace")
+SPACES.register("mobilenetv3", "spaces.mobilenetv3:MobileNetV3Space")
+SPACES.register("vit", "spaces.vit:ViTSpace")
+SPACES.register("gpt", "spaces.gpt:GPTSpace")
+SPACES.register("bert", "spaces.bert:BertSpace")
+SPACES.register("llama", "spaces.llama:LlamaSpace")
 
 _instances: dict[str, SearchSpace] = {}
 

@@ -138,7 +138,9 @@ class Task:
     Image tasks may be written the short way, ``Task(name, num_classes, resolution, in_channels)``;
     ``input`` then becomes :class:`ImageInput` and ``resolution`` / ``in_channels`` stay readable.
     Other tasks pass ``input`` (e.g. :class:`TokenInput`) and leave ``resolution`` and ``in_channels``
-    unset (None).
+    unset (None). ``objective`` is ``classification`` (one label per input; logits ``(N, classes)``)
+    or ``language_modeling`` (token inputs; a next-token label per position, logits
+    ``(N, seq_len, vocab)``, and ``num_classes`` is the vocabulary size).
     """
 
     name: str
@@ -147,8 +149,19 @@ class Task:
     in_channels: int | None = None
     dataset: str = ""
     input: InputSpec | None = None
+    objective: str = "classification"
 
     def __post_init__(self) -> None:
+        if self.objective not in OBJECTIVES:
+            raise ValueError(
+                f"task {self.name!r}: objective {self.objective!r} is not one of {', '.join(OBJECTIVES)}"
+            )
+        if self.objective == "language_modeling" and (
+            not isinstance(self.input, TokenInput) or self.input.vocab_size != self.num_classes
+        ):
+            raise ValueError(
+                f"task {self.name!r}: language modelling needs token inputs with num_classes = vocab_size"
+            )
         spec = self.input
         if spec is None:
             if self.resolution is None:
@@ -167,6 +180,16 @@ class Task:
         elif self.resolution is not None or self.in_channels is not None:
             raise ValueError(f"task {self.name!r} has {spec.kind} inputs: no resolution or in_channels")
         object.__setattr__(self, "input", spec)
+
+    def output_shape(self, batch: int) -> tuple[int, ...]:
+        """The logits' shape for a batch: ``(batch, classes)``, or ``(batch, seq_len, vocab)`` for language modelling."""
+        if self.objective == "language_modeling":
+            return (batch, self.input.seq_len, self.num_classes)  # type: ignore[union-attr]
+        return (batch, self.num_classes)
+
+
+OBJECTIVES = ("classification", "language_modeling")
+"""What a task's labels are: one class per input, or the next token at every position."""
 
 
 # ---- the card ----------------------------------------------------------------------------------------
@@ -211,8 +234,9 @@ class SpaceCard:
     """Metadata of a search space, copied into tables and shown by ``archbench spaces``.
 
     ``num_archs`` / ``num_unique`` are None where the space is not finite or its classes are not
-    counted; ``fixtures`` are the tiny test fixtures both conformance suites use, and ``facts`` the
-    published parameter counts the space conformance suite checks.
+    counted; ``fixtures`` are the tiny test fixtures both conformance suites use, ``facts`` the
+    published parameter counts the space conformance suite checks, and ``source`` the library or code
+    the networks are built with (``archbench spaces`` lists it; empty: archbench's own modules).
     """
 
     num_archs: int | None
@@ -222,6 +246,7 @@ class SpaceCard:
     paper: str
     fixtures: SpaceFixtures | None = None
     facts: tuple[ParamFact, ...] = ()
+    source: str = ""
 
 
 # ---- the core interface --------------------------------------------------------------------------------

@@ -35,13 +35,19 @@ def _list(args: argparse.Namespace) -> int:
     rows = []
     for name in spaces.list_spaces():
         card = spaces.SPACES.get(name).card
-        size = "infinite" if card.num_archs is None else f"{card.num_archs:,d}"
-        unique = "?" if card.num_unique is None else f"{card.num_unique:,d}"
-        rows.append((name, size, unique, card.paper))
+        source = f"  built with {card.source}" if card.source else ""
+        rows.append((name, _count(card.num_archs), _count(card.num_unique), f"{card.paper}{source}"))
     width = [max(9, *(len(row[k]) for row in rows)) for k in range(3)] if rows else [9, 9, 9]
     for name, size, unique, paper in rows:
         print(f"{name:{width[0]}s} {size:>{width[1]}s} archs  {unique:>{width[2]}s} unique  {paper}")
     return 0
+
+
+def _count(n: int | None) -> str:
+    """A count with thousands separators, or in scientific notation past a billion (None: unknown)."""
+    if n is None:
+        return "?"
+    return f"{n:,d}" if n < 10**9 else f"{n:.2e}"
 
 
 def _show(args: argparse.Namespace) -> int:
@@ -54,6 +60,7 @@ def _show(args: argparse.Namespace) -> int:
     size = "infinite" if card.num_archs is None else f"{card.num_archs:,}"
     print(
         f"{space.name} (version {space.version})\n  archs: {size}  unique: {card.num_unique}\n"
+        f"  source: {card.source or 'archbench'}\n"
         f"  ops: {', '.join(card.ops)}\n  encoding: {card.encoding}\n  paper: {card.paper}\n"
         f"  inputs: {', '.join(kind.kind for kind in space.inputs)}\n"
         f"  capabilities: {', '.join(capabilities(space)) or 'core only'}"

@@ -153,9 +153,9 @@ def check_tiny_build_forward_backward(space: SearchSpace) -> None:
             model = space.build(space.parse(text), task, **fixtures.build_options())
             x = spec.noise(2, torch.Generator().manual_seed(0), torch.float32)
             out = model(x)
-        if tuple(out.shape) != (2, task.num_classes) or not torch.isfinite(out).all():
+        if tuple(out.shape) != task.output_shape(2) or not torch.isfinite(out).all():
             raise _fail(
-                space, f"tiny build of {text!r} gave {tuple(out.shape)} (want (2, {task.num_classes}))"
+                space, f"tiny build of {text!r} gave {tuple(out.shape)} (want {task.output_shape(2)})"
             )
         out.square().mean().backward()
         grads = [p.grad for p in model.parameters() if p.grad is not None]

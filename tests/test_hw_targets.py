@@ -300,7 +300,7 @@ def test_cli_profile_builds_a_table(tmp_path: Path, capsys) -> None:
         (["--dtype", "int4"], "dtype 'int4'"),
         (["--build-options", "X=3"], "unknown build options"),
         (["--resolution", "10"], "divisible by 4"),
-        (["--task", "imagenet"], "unknown task"),
+        (["--task", "imagenet-21k"], "unknown task"),
     ],
 )
 def test_cli_bad_input_is_one_line(tmp_path: Path, capsys, extra: list[str], words: str) -> None:

@@ -6,6 +6,7 @@ records the learning curve: training loss, accuracy and loss sum, and the held-o
 
 from __future__ import annotations
 
+import math
 import time
 from typing import Any
 
@@ -19,6 +20,19 @@ from spaces.failures import failure_message, failure_status
 def eval_metric(recipe: Recipe) -> str:
     """Name of the held-out accuracy metric a recipe records (``val_acc`` or ``test_acc``)."""
     return f"{recipe.eval_split}_acc"
+
+
+def perplexity_metric(recipe: Recipe) -> str | None:
+    """Name of the held-out perplexity a language-modelling recipe also records (None for classification)."""
+    from spaces.tasks import get_task
+
+    if get_task(recipe.task).objective != "language_modeling":
+        return None
+    return f"{recipe.eval_split}_perplexity"
+
+
+PERPLEXITY_CARD = {"unit": "ppl", "kind": "functional", "higher_is_better": False}
+"""exp of the mean next-token cross-entropy on the held-out split (lower is better)."""
 
 
 class TrainingEvaluator(Evaluator):
@@ -41,7 +55,11 @@ class TrainingEvaluator(Evaluator):
     def cards(self, spec: Any) -> dict[str, dict[str, Any]]:
         """The curve metrics and the held-out accuracy."""
         held_out = {"unit": "%", "kind": "functional", "higher_is_better": True}
-        return {**TRAIN_METRICS, eval_metric(spec.recipe): held_out}
+        cards = {**TRAIN_METRICS, eval_metric(spec.recipe): held_out}
+        perplexity = perplexity_metric(spec.recipe)
+        if perplexity:
+            cards[perplexity] = PERPLEXITY_CARD
+        return cards
 
     def plan(self, spec: Any, context: PlanContext) -> tuple[list[Unit], int]:
         """One unit per class representative and training seed not yet in the journal."""
@@ -92,6 +110,9 @@ class TrainingEvaluator(Evaluator):
                 "train_loss_sum": point.loss_sum,
                 eval_metric(recipe): point.eval_acc,
             }
+            perplexity = perplexity_metric(recipe)
+            if perplexity:
+                values[perplexity] = math.exp(point.eval_loss) if point.eval_loss < 700 else float("nan")
             for metric, value in values.items():
                 ok = value == value  # NaN check
                 records.append(
@@ -99,7 +120,7 @@ class TrainingEvaluator(Evaluator):
                         **common,
                         metric=metric,
                         value=value if ok else None,
-                        unit=TRAIN_METRICS.get(metric, {"unit": "%"})["unit"],
+                        unit=_unit(metric, perplexity),
                         epoch=point.epoch,
                         seconds=point.seconds,
                         status="ok" if ok else "nan",
@@ -129,3 +150,9 @@ class TrainingEvaluator(Evaluator):
 
 
 TRAIN_EVALUATOR = TrainingEvaluator()
+
+
+def _unit(metric: str, perplexity: str | None) -> str:
+    if metric == perplexity:
+        return PERPLEXITY_CARD["unit"]
+    return TRAIN_METRICS.get(metric, {"unit": "%"})["unit"]
