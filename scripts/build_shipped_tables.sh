@@ -18,3 +18,11 @@ common=(--space nb201 --task fmnist14k --batch-size 64 --resolution 12 --build-o
 "$ab" build "${common[@]}" --stratified 300 --seed 0 --out "$work/fmnist" \
     --proxies ntk,epe_nas,grad_sign --train-epochs 2 --train-seeds 0,1 --train-batch-size 128
 "$ab" release "$work/fmnist" --name nb201-fmnist --version 1.0.0 --out "$work/releases" --licence CC-BY-4.0
+
+# nb201-shapes: data-free metrics at the published size (C=16, N=5) on the three NB201 input shapes,
+# one journal; input=random because these metrics never read data (no CIFAR/ImageNet files needed).
+for task in cifar10 imagenet16-120 cifar100; do
+    "$ab" build --space nb201 --task "$task" --all-unique --input random --build-options C=16,N=5 \
+        --proxies params,flops,synflow,logsynflow,l2_norm --workers 2 --quiet --out "$work/shapes"
+done
+"$ab" release "$work/shapes" --name nb201-shapes --version 1.0.0 --out "$work/releases" --licence CC-BY-4.0
