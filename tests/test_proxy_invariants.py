@@ -23,7 +23,9 @@ from proxies.runner import STATUSES, ProxyScore, score_architecture
 
 TINY = Protocol(task="mnist5k", batch_size=8, resolution=8, build={"C": 4, "N": 1})
 ARCH = "|nor_conv_3x3~0|+|nor_conv_1x1~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_1x1~2|"
-ALL = [n for n in proxies.list_proxies() if "image" in get_proxy(n).card.inputs]  # token-only: test_text_tasks
+ALL = [
+    n for n in proxies.list_proxies() if "image" in get_proxy(n).card.inputs
+]  # token-only: test_text_tasks
 ZERO_ON_DEGENERATE = ("synflow", "snip", "grad_norm")
 
 # Degenerate NB201 cells of different structure: every input->output path passes through `none`.
