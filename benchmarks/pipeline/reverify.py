@@ -37,7 +37,13 @@ class Recheck:
     recorded: float
     recomputed: float
     exact_expected: bool
-    tolerance: float
+    trained: bool
+
+    @property
+    def tolerance(self) -> float:
+        """Allowed difference off the table's machine: :data:`TRAIN_ATOL` for training values, else
+        :data:`PROXY_RTOL` relative to the recorded value."""
+        return TRAIN_ATOL if self.trained else PROXY_RTOL * max(abs(self.recorded), 1e-12)
 
     @property
     def agrees(self) -> bool:
@@ -152,11 +158,17 @@ def recompute(table: Any, rows: pd.DataFrame) -> list[Recheck]:
                 if r["metric"] == row.metric and (unit.kind != "train" or r["epoch"] == row.epoch)
             ]
             value = fresh[0]["value"] if fresh and fresh[0]["value"] is not None else math.nan
-            tol = TRAIN_ATOL if unit.kind == "train" else PROXY_RTOL * max(abs(float(row.value)), 1e-12)
-            epoch = float(row.epoch) if row.epoch == row.epoch and row.epoch is not None else 0.0
+            epoch = 0.0 if pd.isna(row.epoch) else float(row.epoch)
             out.append(
                 Recheck(
-                    str(row.metric), unit.arch, unit.seed, epoch, float(row.value), float(value), exact, tol
+                    str(row.metric),
+                    unit.arch,
+                    unit.seed,
+                    epoch,
+                    float(row.value),
+                    float(value),
+                    exact,
+                    unit.kind == "train",
                 )
             )
         return out
@@ -192,8 +204,6 @@ def compare_tables(live: Any, reference: Any) -> list[Recheck]:
     recipes = set(reference.manifest.get("recipes", {}))
     out = []
     for r in joined.itertuples(index=False):
-        trained = r.protocol_hash in recipes
-        tol = TRAIN_ATOL if trained else PROXY_RTOL * max(abs(float(r.value_ref)), 1e-12)
         out.append(
             Recheck(
                 r.metric,
@@ -203,7 +213,7 @@ def compare_tables(live: Any, reference: Any) -> list[Recheck]:
                 float(r.value_ref),
                 float(r.value),
                 exact,
-                tol,
+                r.protocol_hash in recipes,
             )
         )
     return out

@@ -49,8 +49,12 @@ from benchmarks.storage.store import (
 
 _LICENCE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.+-]{0,63}$")
 """An SPDX-style licence id (``CC-BY-4.0``, ``Apache-2.0``, ``other``): it goes into the card's YAML."""
-_VERSION = re.compile(r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)$")
-_NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,99}$")
+VERSION_PATTERN = r"(?:0|[1-9]\d*)\.(?:0|[1-9]\d*)\.(?:0|[1-9]\d*)"
+"""A release version: semantic X.Y.Z without leading zeros."""
+NAME_PATTERN = r"[a-z0-9][a-z0-9_.-]{0,99}"
+"""A release name: lower-case letters, digits, '.', '_' or '-'."""
+_VERSION = re.compile(f"^{VERSION_PATTERN}$")
+_NAME = re.compile(f"^{NAME_PATTERN}$")
 SORT_KEYS = ("metric", "arch_id", "arch", "seed", "fidelity", "epoch")
 """Order of the records inside each task partition."""
 DEFAULT_LICENCE = "CC-BY-4.0"

@@ -15,12 +15,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from benchmarks.storage.release import NAME_PATTERN, VERSION_PATTERN
 from benchmarks.storage.store import TableError
 
 SHIPPED_DIR = Path(__file__).resolve().parent.parent / "shipped"
 """Where the shipped release folders live (package data)."""
 
-_FOLDER = re.compile(r"^(?P<name>[a-z0-9][a-z0-9._-]*)-(?P<version>\d+\.\d+\.\d+)$")
+_FOLDER = re.compile(f"^(?P<name>{NAME_PATTERN})-(?P<version>{VERSION_PATTERN})$")
 
 
 @dataclass(frozen=True)
@@ -74,7 +75,7 @@ def shipped_tables(root: Path | None = None) -> list[ShippedTable]:
 
 def looks_like_name(text: str) -> bool:
     """Whether ``text`` could name a shipped table: ``NAME``, ``NAME-X.Y.Z`` or ``NAME@X.Y.Z``, no path."""
-    return bool(re.fullmatch(r"[a-z0-9][a-z0-9._-]*(@\d+\.\d+\.\d+)?", text))
+    return bool(re.fullmatch(f"{NAME_PATTERN}(@{VERSION_PATTERN})?", text))
 
 
 def resolve(name: str, root: Path | None = None) -> Path:
