@@ -51,6 +51,10 @@ class ProxyCard:
     ``tokens``: discrete ids); on another kind the record is status ``nan`` naming the reason."""
     activation: str = ""
     """The activation it reads (``"ReLU"`` for activation-pattern proxies): a network without one gets ``nan``."""
+    revision: int = 1
+    """Raised when a new implementation changes values (the module docstring says how); tables record a
+    revision above 1 in the proxy's card, a journal refuses to mix revisions, and reverification compares
+    only values of the installed revision."""
 
 
 @dataclass(frozen=True)

@@ -143,6 +143,7 @@ register_proxy(
         "Zhang & Jia, GradSign, ICLR 2022",
         needs_labels=True,
         degenerate="0.0 exactly: every per-image weight gradient is zero, so every sign is 0",
+        revision=2,  # batched per-image gradients (torch.func.vmap): rounding can flip near-zero signs
     ),
     "proxies.grad_sign:grad_sign",
 )

@@ -22,7 +22,8 @@ from proxies.base import ProxyContext, Undefined
 from proxies.ensemble import VOTE_PROXIES, rank_ensemble, vote
 from proxies.epe_nas import epe_nas, epe_nas_score
 from proxies.fisher import fisher, fisher_score
-from proxies.grad_sign import grad_sign, sign_agreement
+from proxies.grad_sign import grad_sign, sign_agreement, sign_agreement_per_image
+from proxies.grad_sign import per_image_gradients as per_image_loss_gradients
 from proxies.gradients import plain, plain_score
 from proxies.grasp import grasp, grasp_score, hessian_gradient_products
 from proxies.jacob_cov import jacob_cov
@@ -365,6 +366,62 @@ def test_grad_sign_of_a_linear_classifier_matches_per_image_hand_gradients():
     X, y = batch_arrays(ctx)
     signs = sum(np.sign(hand_linear_gradient(w, b, X[i : i + 1], y[i : i + 1])) for i in range(len(X)))
     assert grad_sign(ctx) == float(np.abs(signs).sum())
+
+
+def test_grad_sign_routes_agree_on_hand_examples():
+    """Revision 2's batched route and revision 1's per-image loop give the same integer on exact cases."""
+    net = linear(np.zeros((2, 2)))
+    x, y = torch.tensor([[1.0, -2.0], [3.0, 1.0]]), torch.tensor([0, 1])
+    assert sign_agreement_per_image(net, x, y) == sign_agreement(linear(np.zeros((2, 2))), x, y) == 4.0
+
+
+def test_grad_sign_batched_gradients_are_each_images_own_on_an_nb201_cell(nb201):
+    """vmap over batch-of-one losses gives, per image, the gradient a lone forward/backward gives: train-mode
+    BatchNorm normalises each image with its own statistics in both routes. The integer score may move only
+    where rounding flips a near-zero gradient's sign (revision 2 in the card)."""
+    ctx = ProxyContext(nb201, nb201.parse(NB201_ARCH), NB201_TINY, 0, "cpu", shared=set())
+    x, y = ctx.batch()
+    model = ctx.fresh_model()
+    batched = {k: v.clone() for k, v in next(per_image_loss_gradients(ctx.fresh_model(), x, y)).items()}
+    names = {id(p): n for n, p in model.named_parameters()}
+    for i in range(min(len(x), 4)):
+        model.zero_grad(set_to_none=True)
+        F.cross_entropy(model(x[i : i + 1]), y[i : i + 1]).backward()
+        for m in model.modules():
+            if isinstance(m, nn.Conv2d | nn.Linear):
+                g = m.weight.grad
+                scale = float(g.abs().max())  # float32 rounding, relative to the layer's gradient scale
+                torch.testing.assert_close(batched[names[id(m.weight)]][i], g, rtol=1e-3, atol=1e-5 * scale)
+    fast, slow = sign_agreement(ctx.fresh_model(), x, y), sign_agreement_per_image(ctx.fresh_model(), x, y)
+    assert fast == pytest.approx(slow, rel=1e-3) and fast == int(fast) and fast > 0
+
+
+def test_grad_sign_falls_back_to_the_loop_where_vmap_cannot_batch():
+    """A forward with data-dependent control flow (as transformers' BERT has) cannot be vmapped: the score
+    then comes from revision 1's per-image loop, exactly."""
+
+    class Branchy(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.fc = linear(np.arange(6.0).reshape(2, 3) / 10 - 0.2)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.fc(x) if bool(x.sum() > 0) else -self.fc(x)
+
+    x = torch.tensor([[1.0, -2.0, 0.5], [3.0, 1.0, -1.0], [-4.0, 0.0, 1.0]])
+    y = torch.tensor([0, 1, 1])
+    assert sign_agreement(Branchy(), x, y) == sign_agreement_per_image(Branchy(), x, y) > 0
+
+
+def test_grad_sign_keeps_eval_mode_running_statistics(nb201):
+    """In eval mode BatchNorm reads its running statistics in both routes (the vmap route strips only
+    train-mode tracking), so the per-image gradients still agree."""
+    ctx = ProxyContext(nb201, nb201.parse(NB201_ARCH), NB201_TINY, 0, "cpu", shared=set())
+    x, y = ctx.batch()
+    fast_model, slow_model = ctx.fresh_model().eval(), ctx.fresh_model().eval()
+    fast, slow = sign_agreement(fast_model, x, y), sign_agreement_per_image(slow_model, x, y)
+    assert fast == pytest.approx(slow, rel=1e-3)
+    assert all(m.running_var is not None for m in fast_model.modules() if isinstance(m, nn.BatchNorm2d))
 
 
 # ---- epe_nas -----------------------------------------------------------------------------------------

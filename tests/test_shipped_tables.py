@@ -203,3 +203,26 @@ def test_shipped_costs_equal_the_nb201_closed_forms(table):
             assert r.value == pytest.approx(expected, rel=1e-12, abs=1e-12), (r.metric, r.arch)
             checked += 1
     assert checked == len(rows)
+
+
+def test_values_of_an_older_proxy_revision_are_not_compared():
+    """nb201-fmnist 1.0.0 holds grad_sign revision 1 (one backward per image); the installed revision 2
+    batches the per-image gradients and may flip near-zero signs, so its records are left out, saying why."""
+    opened = open_table("nb201-fmnist")
+    assert "revision" not in opened.manifest["metrics"]["grad_sign"]  # revision 1, from before revisions
+    rows, why = comparable(opened, pick_records(opened, 2, seed=0, metrics=["grad_sign", "synflow"]))
+    assert set(rows["metric"]) <= {"synflow"} and "grad_sign" in why and "revision" in why
+
+
+def test_a_journal_refuses_to_mix_proxy_revisions(tmp_path):
+    """A build journal started with grad_sign revision 1 refuses to resume with revision 2's card."""
+    from benchmarks.pipeline.proxy_units import ProxyEvaluator
+    from benchmarks.storage.journal import Journal, JournalError
+
+    spec = type("Spec", (), {"proxies": ("grad_sign",)})()
+    card = ProxyEvaluator().cards(spec)["grad_sign"]
+    assert card["revision"] == 2
+    journal = Journal(tmp_path / "journal.sqlite")
+    journal.bind("metric:grad_sign", {k: v for k, v in card.items() if k != "revision"})
+    with pytest.raises(JournalError, match="metric:grad_sign"):
+        journal.bind("metric:grad_sign", card, added_fields=ProxyEvaluator.card_added_fields)

@@ -82,7 +82,8 @@ class ProxyEvaluator(Evaluator):
         return {f"protocol:{spec.protocol.hash}": spec.protocol.to_dict(), f"threads:{threads}": threads}
 
     def cards(self, spec: Any) -> dict[str, dict[str, Any]]:
-        """Each proxy's unit, kind, direction and paper."""
+        """Each proxy's unit, kind, direction and paper, and its revision where above 1 (absent: 1, so
+        the cards of tables built before revisions existed stay as they were)."""
         out = {}
         for name in spec.proxies:
             card = get_proxy(name).card
@@ -92,6 +93,8 @@ class ProxyEvaluator(Evaluator):
                 "higher_is_better": card.higher_is_better,
                 "paper": card.paper,
             }
+            if card.revision != 1:
+                out[name]["revision"] = card.revision
         return out
 
     def plan(self, spec: Any, context: PlanContext) -> tuple[list[Unit], int]:

@@ -73,19 +73,47 @@ def same_machine(manifest: dict[str, Any]) -> bool:
     return recorded.get("cpu") == cpu_model() and same_packages
 
 
+def stale_revisions(table: Any, metrics: set[str]) -> list[str]:
+    """The proxies among ``metrics`` whose values the table holds from another revision of the proxy than
+    the installed one (a card without ``revision`` is revision 1)."""
+    from proxies.base import get_proxy
+
+    cards = table.manifest.get("metrics", {})
+    stale = []
+    for name in sorted(metrics):
+        try:
+            installed = get_proxy(name).card.revision
+        except KeyError:
+            continue
+        if int(cards.get(name, {}).get("revision", 1)) != installed:
+            stale.append(name)
+    return stale
+
+
 def comparable(table: Any, rows: pd.DataFrame) -> tuple[pd.DataFrame, str]:
     """The rows a recomputation here can judge, and why others were left out ("" if none were).
 
-    Off the table's machine (see :func:`same_machine`), training curves (every step's rounding is
-    amplified) and :data:`CONDITION_SENSITIVE` proxies cannot be held to a tolerance and are left out.
+    Values of a proxy revision other than the installed one are never compared. Off the table's machine
+    (see :func:`same_machine`), training curves (every step's rounding is amplified) and
+    :data:`CONDITION_SENSITIVE` proxies cannot be held to a tolerance and are left out.
     """
-    if same_machine(table.manifest):
-        return rows, ""
-    recipes = set(table.manifest.get("recipes", {}))
-    keep = ~rows["protocol_hash"].isin(recipes) & ~rows["metric"].isin(CONDITION_SENSITIVE)
-    dropped = sorted(set(rows.loc[~keep, "metric"].astype(str)))
-    why = f"not compared on this CPU or library set (bit-identical only where built): {', '.join(dropped)}"
-    return rows[keep], why if dropped else ""
+    reasons = []
+    stale = stale_revisions(table, set(rows["metric"].astype(str)))
+    if stale:
+        rows = rows[~rows["metric"].isin(stale)]
+        reasons.append(
+            f"computed by another revision of the proxy than the installed one: {', '.join(stale)}"
+        )
+    if not same_machine(table.manifest):
+        recipes = set(table.manifest.get("recipes", {}))
+        keep = ~rows["protocol_hash"].isin(recipes) & ~rows["metric"].isin(CONDITION_SENSITIVE)
+        dropped = sorted(set(rows.loc[~keep, "metric"].astype(str)))
+        rows = rows[keep]
+        if dropped:
+            reasons.append(
+                f"not compared on this CPU or library set (bit-identical only where built): {', '.join(dropped)}"
+            )
+    return rows, "; ".join(reasons)
 
 
 def pick_records(table: Any, per_metric: int, seed: int, metrics: list[str] | None = None) -> pd.DataFrame:
