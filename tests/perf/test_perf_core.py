@@ -7,23 +7,14 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from _published_size import PROTOCOL, two_threads  # noqa: F401 (autouse fixture)
 
 import proxies
 import spaces
 from proxies.runner import score_architecture
 
-# The published network (C=16, N=5) on 32x32 inputs at batch 64, as NASLib's zero-cost runs use.
-PROTOCOL = proxies.Protocol(task="mnist5k", batch_size=64, resolution=32, build={"C": 16, "N": 5})
 FIRST_SET = ["params", "flops", "synflow", "snip", "grad_norm", "jacob_cov", "nwot"]
 CELL = "|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|"
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _two_threads():
-    from conftest import torch_threads
-
-    with torch_threads(2):
-        yield
 
 
 @pytest.fixture(scope="module")

@@ -26,29 +26,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from _published_size import NASLIB_13, PROTOCOL, two_threads  # noqa: F401 (autouse fixture)
 
-import proxies
 import spaces
 from proxies.base import ProxyContext, list_proxies
 from proxies.grad_sign import sign_agreement, sign_agreement_per_image
 from proxies.losses import flat_cross_entropy
 from proxies.runner import score_architecture
 
-PROTOCOL = proxies.Protocol(task="mnist5k", batch_size=64, resolution=32, build={"C": 16, "N": 5})
-NASLIB_13 = (
-    "synflow", "jacob_cov", "snip", "grad_norm", "grasp", "fisher", "nwot",
-    "plain", "l2_norm", "params", "flops", "epe_nas", "zen",
-)  # fmt: skip
 CELLS = int(os.environ.get("ARCHBENCH_BENCH_PASS_CELLS", "10"))
 OUT = Path("runs/bench")
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _two_threads():
-    from conftest import torch_threads
-
-    with torch_threads(2):
-        yield
 
 
 @pytest.fixture(scope="module")

@@ -23,38 +23,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from _published_size import NASLIB_13, PROTOCOL, two_threads  # noqa: F401 (autouse fixture)
 
-import proxies
 import spaces
 from proxies.runner import score_architecture
 
-PROTOCOL = proxies.Protocol(task="mnist5k", batch_size=64, resolution=32, build={"C": 16, "N": 5})
-NASLIB_13 = (
-    "synflow",
-    "jacob_cov",
-    "snip",
-    "grad_norm",
-    "grasp",
-    "fisher",
-    "nwot",
-    "plain",
-    "l2_norm",
-    "params",
-    "flops",
-    "epe_nas",
-    "zen",
-)
 CELLS = int(os.environ.get("ARCHBENCH_BENCH_CELLS", "100"))
 RATIO_CELLS = min(CELLS, int(os.environ.get("ARCHBENCH_BENCH_RATIO_CELLS", "10")))
 OUT = Path("runs/bench")
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _two_threads():
-    from conftest import torch_threads
-
-    with torch_threads(2):
-        yield
 
 
 @pytest.fixture(scope="module")
