@@ -4,27 +4,15 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from _predictor_helpers import SHARED
+from _predictor_helpers import latency_sample_table
 
 from benchmarks.cli import main
-from benchmarks.importers import HardwareImport, import_hardware_table
 from predictors.transfer import device_group
-
-LATENCY = SHARED / "nb201_latency_18_devices.parquet"
 
 
 @pytest.fixture(scope="module")
-def latency_table(tmp_path_factory):
-    if not LATENCY.is_file():
-        pytest.skip(f"published NB201 latencies not found at {LATENCY}")
-    wide = pd.read_parquet(LATENCY).sample(n=400, random_state=0).drop(columns="arch_str")
-    long = wide.melt(id_vars="nb201_index", var_name="device", value_name="value").assign(metric="latency")
-    folder = tmp_path_factory.mktemp("latency")
-    long.to_parquet(folder / "long.parquet", index=False)
-    spec = HardwareImport(
-        "nb201", "cifar10", "nb201_index", "device", "metric", "value", key="index", unit="ms"
-    )
-    return import_hardware_table(folder / "long.parquet", spec, folder / "out")
+def latency_table():
+    return latency_sample_table()
 
 
 def test_device_groups_strip_batch_sizes_only():
