@@ -117,6 +117,7 @@ def _protocol_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--features", type=name_list, default=None, help="zc metrics (default: every proxy/cost one)"
     )
+    p.add_argument("--features-task", default=None, help="task of the zc features (default: --task)")
 
 
 def _list(args: argparse.Namespace) -> int:
@@ -166,7 +167,9 @@ def _evaluate(args: argparse.Namespace) -> int:
     )
     candidates = _candidates(args)
     truth, features = _tables(args)
-    evaluation = evaluate(protocol, truth, candidates, features, args.features, log=print)
+    evaluation = evaluate(
+        protocol, truth, candidates, features, args.features, log=print, features_task=args.features_task
+    )
     paths = write_evaluation(evaluation, args.out)
     print(to_markdown(evaluation.curves), end="")
     print("outputs: " + "  ".join(str(p) for p in paths.values()))
@@ -191,7 +194,10 @@ def _fit(args: argparse.Namespace) -> int:
     ids = list(splits.train(args.train_size, args.seed))
     space = spaces.get(args.space)
     archs = representatives(truth, ids, args.space)
-    encoded = encode(space, archs, args.encoding, features, args.features, args.task, exclude=[args.target])
+    features_task = args.features_task or args.task
+    encoded = encode(
+        space, archs, args.encoding, features, args.features, features_task, exclude=[args.target]
+    )
     if encoded.input != model.card.input:
         raise CLIError(
             f"predictor {args.predictor!r} takes {model.card.input} input; {args.encoding!r} is {encoded.input}"
@@ -208,6 +214,7 @@ def _fit(args: argparse.Namespace) -> int:
         "target": args.target,
         "unit": truth.metrics.get(args.target, {}).get("unit", ""),
         "task": args.task,
+        "features_task": features_task,
         "protocol_hash": protocol.hash,
         "protocol": protocol.to_dict(),
         "splits_sha256": splits.hash,
@@ -256,7 +263,7 @@ def _predict(args: argparse.Namespace) -> int:
         meta["encoding"],
         features,
         meta.get("features") or None,
-        meta["task"],
+        meta.get("features_task") or meta["task"],
         [meta.get("target", "")],
     )
     pred = model.predict(encoded.X)

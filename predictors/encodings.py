@@ -204,7 +204,13 @@ def table_features(
         }
         for m in metrics
     }
-    provenance = {"table": str(table.path), "metrics": metrics, "protocols": seen, "imputed": imputed}
+    provenance = {
+        "table": str(table.path),
+        "task": task,
+        "metrics": metrics,
+        "protocols": seen,
+        "imputed": imputed,
+    }
     return X, tuple(f"zc_{m}" for m in metrics), provenance
 
 

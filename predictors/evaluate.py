@@ -173,10 +173,13 @@ def evaluate(
     features_table: Table | None = None,
     features: Sequence[str] | None = None,
     log: Callable[[str], None] | None = None,
+    features_task: str | None = None,
 ) -> Evaluation:
     """Run every candidate over the protocol's train sizes and seeds; see the module docstring.
 
-    ``features_table`` / ``features`` serve the ``zc`` encoding. ``log`` receives one line per run.
+    ``features_table`` / ``features`` serve the ``zc`` encoding, read on ``features_task`` (default: the
+    target's task; another one transfers proxies computed on other data, e.g. nb201-fmnist's Fashion-MNIST
+    proxies as features for CIFAR-10 accuracy). ``log`` receives one line per run.
     Raises ValueError (one line) on an unknown predictor or encoding, a missing target, a train size the
     pool cannot hold, or test/train classes without a target value.
     """
@@ -199,7 +202,13 @@ def evaluate(
     for c in candidates:
         if c.encoding not in encoded:
             encoded[c.encoding] = encode(
-                space, archs, c.encoding, features_table, features, protocol.task, exclude=[protocol.target]
+                space,
+                archs,
+                c.encoding,
+                features_table,
+                features,
+                features_task or protocol.task,
+                exclude=[protocol.target],
             )
         wanted = get_predictor_class(c.predictor).card.input
         if encoded[c.encoding].input != wanted:

@@ -67,6 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--truth", type=Path, default=None, help="table with test_acc_200ep (default: import)")
     p.add_argument("--features-table", type=Path, default=None)
     p.add_argument("--features", default=None, help="zc metrics to use (default: every proxy/cost metric)")
+    p.add_argument("--features-task", default=None, help="task of the zc features (default: the target's)")
     p.add_argument("--models", required=True, help="predictor:encoding,...")
     p.add_argument("--train-sizes", default=None, help="override (changes the protocol hash)")
     p.add_argument("--seeds", default=None, help="override (changes the protocol hash)")
@@ -91,7 +92,13 @@ def main(argv: list[str] | None = None) -> int:
         start = time.perf_counter()
         chosen = args.features.split(",") if args.features else None
         evaluation = evaluate(
-            protocol, truth, [candidate], features, chosen, log=lambda line: print(line, flush=True)
+            protocol,
+            truth,
+            [candidate],
+            features,
+            chosen,
+            log=lambda line: print(line, flush=True),
+            features_task=args.features_task,
         )
         evaluation.report["wall_s"] = time.perf_counter() - start
         write_evaluation(evaluation, folder)

@@ -189,3 +189,24 @@ def test_a_deeply_nested_predictor_manifest_is_one_line_not_a_recursion_error(tm
     with pytest.raises(ArtefactError, match=r"nested too deeply|nested .* levels deep") as info:
         load_predictor(tmp_path)
     assert "\n" not in str(info.value)
+
+
+def test_zc_features_from_another_task_fit_and_predict(capsys, truth, tmp_path):
+    """nb201-fmnist's Fashion-MNIST proxies as features for CIFAR-10 accuracy: refused on the target's
+    task (the table has none there), accepted with --features-task, which the artefact records for predict."""
+    from benchmarks.storage.table import open_table
+
+    fmnist = open_table("nb201-fmnist").path
+    args = ["predictors", "fit", "--truth", truth, "--predictor", "lightgbm", "--encoding", "path+zc"]
+    args += ["--features-table", fmnist, "--features", "synflow,nwot", "--train-size", "50"]
+    code, _, err = call(capsys, *args, "--out", tmp_path / "refused")
+    assert (
+        code == 2 and "no ok values for ['nwot', 'synflow'] on task 'cifar10'" in err and err.count("\n") == 1
+    )
+    assert not (tmp_path / "refused").exists()
+    code, _, err = call(capsys, *args, "--features-task", "fmnist14k", "--out", tmp_path / "model")
+    assert code == 0, err
+    predict = ["predictors", "predict", "--model", tmp_path / "model", "--features-table", fmnist]
+    code, text, err = call(capsys, *predict, "--arch", ALL_CONV)
+    assert code == 0, err
+    assert float(text.strip().splitlines()[1].split(",")[2]) > 0
