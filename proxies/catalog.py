@@ -34,6 +34,20 @@ register_proxy(
 )
 register_proxy(
     ProxyCard(
+        "model_bytes",
+        "parameter storage in MB at each layer's numeric format (fp32 4, bf16 2, int8 1 byte + per-channel "
+        "scales; 4 x params for an fp32 network)",
+        "Dotzel et al., FLIQS, AutoML 2024 (arXiv:2308.03290)",
+        unit="MB",
+        kind="cost",
+        needs_data=False,
+        needs_grad=False,
+        higher_is_better=True,
+    ),
+    "proxies.cost:model_bytes",
+)
+register_proxy(
+    ProxyCard(
         "decoder_params",
         "non-embedding parameters in millions: all but token/position embeddings and the LM head "
         "(nan on networks without a token embedding)",

@@ -95,3 +95,27 @@ def count_decoder_params(model: nn.Module) -> int:
 def decoder_params(ctx: ProxyContext) -> float:
     """Non-embedding parameters in millions (LiteTransformerSearch's zero-cost proxy)."""
     return count_decoder_params(ctx.fresh_model()) / 1e6
+
+
+def count_model_bytes(model: nn.Module) -> int:
+    """Bytes of the network's parameters at each layer's numeric format (FLIQS's model-size cost).
+
+    Conv2d/Linear weights take their layer's format width (fp32 4, bf16 2, int8 1 byte, plus one fp32
+    scale per int8 output channel); biases, norm-layer parameters and every other parameter stay fp32.
+    """
+    from spaces.precision import WEIGHT_BYTES, layer_format
+
+    total = 0.0
+    counted: set[int] = set()
+    for m in model.modules():
+        if isinstance(m, nn.Conv2d | nn.Linear):
+            fmt = layer_format(m)
+            total += m.weight.numel() * WEIGHT_BYTES[fmt] + (4 * m.weight.shape[0] if fmt == "int8" else 0)
+            counted.add(id(m.weight))
+    total += 4 * sum(p.numel() for p in model.parameters() if id(p) not in counted)
+    return int(total)
+
+
+def model_bytes(ctx: ProxyContext) -> float:
+    """Parameter storage at the layers' numeric formats, in megabytes (10^6 bytes)."""
+    return count_model_bytes(ctx.fresh_model()) / 1e6

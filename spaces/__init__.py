@@ -46,6 +46,8 @@ SPACES.register("vit", "spaces.vit:ViTSpace")
 SPACES.register("gpt", "spaces.gpt:GPTSpace")
 SPACES.register("bert", "spaces.bert:BertSpace")
 SPACES.register("llama", "spaces.llama:LlamaSpace")
+SPACES.register("mp-nb201", "spaces.precision:NB201MixedPrecision")
+SPACES.register("mp-fbnet", "spaces.precision:FBNetMixedPrecision")
 
 _instances: dict[str, SearchSpace] = {}
 

@@ -104,8 +104,8 @@ def test_cards_are_complete(name):
         assert not card.needs_data and not card.needs_grad and not card.needs_labels
 
 
-def test_cost_proxies_are_params_and_flops():
-    assert {n for n in ALL if get_proxy(n).card.kind == "cost"} == {"params", "flops"}
+def test_cost_proxies_on_images_are_params_flops_and_model_bytes():
+    assert {n for n in ALL if get_proxy(n).card.kind == "cost"} == {"params", "flops", "model_bytes"}
 
 
 def test_reference_scores_are_all_ok(reference):
