@@ -15,7 +15,8 @@ input to bfloat16; an int8 layer rounds its weight symmetrically per output chan
 stay ``nn.Conv2d`` / ``nn.Linear`` with their own weight parameters (their class is swapped for a
 quantising subclass), so every proxy's hooks and weight reads work unchanged, and an all-``f`` string
 gives bit-identical values to the base space. ``model_bytes`` (a cost proxy) counts each layer's
-weights at its format's width.
+weights at its format's width. The build option ``quantised=True`` returns the really quantised network
+(:mod:`spaces.precision_deploy`, torch.ao int8 kernels, bf16 kernels) for latency and size measurement.
 
 ``arch_id`` hashes the string itself: the base space's equivalences are not merged, because two
 equivalent base cells can have different layer counts (NB201's dead convolutions) and so put the same
@@ -170,15 +171,34 @@ class MixedPrecisionSpace(MutableSpace):
         changes = self._letter_changes(base, letters)
         return changes[int(rng.integers(len(changes)))]
 
-    def build(self, arch: Architecture, task: Task | str, **options: Any) -> nn.Module:
-        """The base network with its Conv2d/Linear layers fake-quantised by group."""
+    def build(
+        self, arch: Architecture, task: Task | str, quantised: bool = False, **options: Any
+    ) -> nn.Module:
+        """The base network with its Conv2d/Linear layers fake-quantised by group, or with
+        ``quantised=True`` really quantised for inference (:mod:`spaces.precision_deploy`)."""
         from spaces.precision_ops import set_format
 
+        if isinstance(quantised, str) or quantised not in (0, 1):  # 0/1 from --build-options quantised=1
+            raise ValueError(
+                f"{self.name} build option quantised must be true or false (1 or 0), got {quantised!r}"
+            )
         base, letters = self.split(arch)
         model = self.base.build(base, task, **options)
+        names = {id(m): n for n, m in model.named_modules()}
         layers = quantisable_layers(model)
-        for j, layer in enumerate(layers):
-            set_format(layer, FORMATS[letters[group_of(j, len(layers), self.groups)]])
+        formats = {
+            names[id(m)]: FORMATS[letters[group_of(j, len(layers), self.groups)]]
+            for j, m in enumerate(layers)
+        }
+        if quantised:
+            import torch
+
+            from spaces.precision_deploy import deployed
+
+            example = self.task_input(task).noise(1, torch.Generator().manual_seed(0), torch.float32)
+            return deployed(model, formats, example)
+        for layer in layers:
+            set_format(layer, formats[names[id(layer)]])
         return model
 
 

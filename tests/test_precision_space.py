@@ -156,3 +156,59 @@ def test_set_format_refuses_unknown_formats_and_layer_types():
         set_format(nn.Linear(2, 2), "fp8")
     with pytest.raises(TypeError, match="cannot quantise a Conv1d"):
         set_format(nn.Conv1d(2, 2, 1), "int8")
+
+
+def test_the_quantised_build_runs_int8_and_bf16_kernels_close_to_the_float_network(mp):
+    """quantised=True: int8 layers are torch.ao int8 modules, bf16 layers compute in bfloat16, fp32 ones stay;
+    the logits follow the float network's (static calibration on noise, so not bit-equal)."""
+    from torch.ao.nn import quantized as nnq
+
+    from spaces.precision_deploy import Bfloat16Layer
+
+    arch = mp.parse(f"{CELL}@iiiibbff")
+    torch.manual_seed(0)
+    q = mp.build(arch, "mnist5k", quantised=True, C=4, N=1)
+    torch.manual_seed(0)  # the same weights
+    fake = mp.build(arch, "mnist5k", C=4, N=1).eval()
+    kinds = [type(m) for m in q.modules()]
+    assert any(issubclass(k, nnq.Conv2d) for k in kinds) and Bfloat16Layer in kinds
+    assert any(k is nn.Conv2d for k in kinds) or any(k is nn.Linear for k in kinds)  # the fp32 group
+    x = torch.randn(16, 1, 28, 28, generator=torch.Generator().manual_seed(3))
+    with torch.no_grad():
+        a, b = q(x).flatten(), fake(x).flatten()
+    assert torch.corrcoef(torch.stack([a, b]))[0, 1] > 0.99 and not torch.equal(a, b)
+
+
+def test_quantised_int8_weights_take_about_a_quarter_of_the_storage(mp):
+    import io
+
+    def saved(model):
+        buffer = io.BytesIO()
+        torch.save(model.state_dict(), buffer)
+        return len(buffer.getvalue())
+
+    nb201 = spaces.get("nb201")
+    float_net = nb201.build(nb201.parse(CELL), "mnist5k", C=16, N=5)
+    int8_net = mp.build(mp.parse(f"{CELL}@{'i' * mp.groups}"), "mnist5k", quantised=True, C=16, N=5)
+    fake = mp.build(mp.parse(f"{CELL}@{'i' * mp.groups}"), "mnist5k", C=16, N=5)
+    assert saved(int8_net) < 0.4 * saved(float_net)
+    assert count_model_bytes(fake) == pytest.approx(
+        saved(int8_net), rel=0.35
+    )  # the estimate, within overheads
+    with pytest.raises(ValueError, match="quantised must be true or false"):
+        mp.build(mp.parse(f"{CELL}@{'i' * mp.groups}"), "mnist5k", quantised="yes", C=4, N=1)
+
+
+def test_the_profiler_times_the_really_quantised_network(tmp_path, capsys):
+    """``archbench profile --build-options ...,quantised=1`` measures the torch.ao network (CPU latency)."""
+    from benchmarks.cli import main
+    from benchmarks.storage.table import open_table
+
+    archs = tmp_path / "archs.txt"
+    archs.write_text(f"{CELL}@iiiibbff\n")
+    args = ["profile", "--space", "mp-nb201", "--archs", str(archs), "--task", "mnist5k"]
+    assert main([*args, "--build-options", "C=4,N=1,quantised=1", "--out", str(tmp_path / "p")]) == 0
+    records = open_table(tmp_path / "p" / "table").records
+    latency = records[records["metric"] == "latency_b1"]
+    assert len(latency) == 1 and latency["status"].iloc[0] == "ok" and latency["value"].iloc[0] > 0
+    capsys.readouterr()
