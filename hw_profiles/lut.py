@@ -157,12 +157,23 @@ class LatencyLUT:
                 return row["latency_ms"]
         raise KeyError(f"LUT has no entry {key!r} at batch {batch}")
 
+    def build_options(self) -> dict[str, Any]:
+        """The build options the blocks are listed for: the protocol's, with the LUT's ``C`` and ``N``
+        for spaces built by width and cells per stage (NB201); other spaces (FBNet's ``width``) take the
+        protocol's own."""
+        import inspect
+
+        options = dict(self.protocol.build_options())
+        if {"C", "N"} <= set(inspect.signature(self.decomposable.block_set).parameters):
+            options.update(C=self.C, N=self.N)
+        return options
+
     def blocks(self, arch: Architecture | Sequence[str]) -> tuple[BlockGroup, ...]:
         """The blocks of ``arch`` (an architecture, or a cell space's edge ops) in this LUT's network shape."""
         space = self.decomposable
         if not isinstance(arch, Architecture):
             arch = requires(space, CellSpace, "a LUT given edge ops").from_ops(arch)
-        return space.blocks(arch, self.protocol.task, self.resolution, C=self.C, N=self.N)
+        return space.blocks(arch, self.protocol.task, self.resolution, **self.build_options())
 
     def raw(self, arch: Architecture | Sequence[str], batch: int) -> float:
         """Sum of block latencies (ms) for ``arch``'s network (no overhead correction)."""
@@ -383,7 +394,8 @@ def merge_rounds(rounds: Sequence[LatencyLUT], statistic: str = "min") -> Latenc
 def profile_lut(protocol: MeasurementProtocol, space: str = DEFAULT_SPACE) -> LatencyLUT:
     """Measure every block of ``space`` (``block_set``) at every batch size of ``protocol`` on its target.
 
-    The width ``C`` and cells per stage ``N`` come from the protocol's build options (default 16, 5).
+    The blocks are listed at the protocol's build options (NB201: width ``C`` and cells per stage ``N``,
+    default 16 and 5, recorded on the LUT; FBNet: ``width``).
     """
     from hw_profiles.profile import profile_module
     from spaces.tasks import get_task
@@ -396,7 +408,7 @@ def profile_lut(protocol: MeasurementProtocol, space: str = DEFAULT_SPACE) -> La
     timing = replace(protocol, metrics=("latency",))
     lut = LatencyLUT(protocol, C, N, resolution, space=space)
     for batch in protocol.batch_sizes:
-        for block in decomposable.block_set(task, resolution, C=C, N=N):
+        for block in decomposable.block_set(task, resolution, **lut.build_options()):
             module, x = _block_input_and_module(decomposable, block, batch)
             found = {m.metric.rsplit("_b", 1)[0]: m for m in profile_module(module, x, timing)}
             lat = found["latency"]

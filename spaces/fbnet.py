@@ -7,7 +7,9 @@ candidate blocks (Table 2): ``k3_e1, k3_e1_g2, k3_e3, k3_e6, k5_e1, k5_e1_g2, k5
 architectures. A string names the 22 blocks in layer order, joined by ``,``; there are no equivalence
 rules (a ``skip`` moved within a stage is not merged), so ``arch_id`` hashes the string itself.
 
-Declared capabilities: mutable (one layer's block changed) and encodable (``onehot``: 22 x 9).
+Declared capabilities: mutable (one layer's block changed), encodable (``onehot``: 22 x 9) and
+decomposable (FBNet's own latency model is a lookup table of its blocks: the stem, each searchable
+layer's block at that layer's channels, resolution and stride, the head, and the pooled classifier).
 """
 
 from __future__ import annotations
@@ -17,8 +19,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from spaces.base import Architecture, SpaceCard, SpaceFixtures, Task, make_arch_id
-from spaces.capabilities import EncodableSpace, MutableSpace
-from spaces.fbnet_net import HEAD, LAYERS
+from spaces.blocks import BlockGroup, BlockSpec, BlockUse
+from spaces.capabilities import DecomposableSpace, EncodableSpace, MutableSpace
+from spaces.fbnet_net import HEAD, LAYERS, STEM, scaled
 from spaces.graph import INPUT, OUTPUT, OpGraph
 from spaces.tasks import get_task
 
@@ -43,7 +46,7 @@ FIXTURES = SpaceFixtures(
 )
 
 
-class FBNetSpace(MutableSpace, EncodableSpace):
+class FBNetSpace(MutableSpace, EncodableSpace, DecomposableSpace):
     """FBNet's 22 x 9 layer-wise space on its fixed ImageNet macro-architecture."""
 
     name = "fbnet"
@@ -58,6 +61,8 @@ class FBNetSpace(MutableSpace, EncodableSpace):
     )
     encodings = ("onehot",)
     vocab = VOCAB
+    calibrated_ops = tuple(b for b in BLOCKS if b != "skip")  # skip is the identity inside a stage
+    block_positions = tuple(range(len(LAYERS)))
 
     def parse(self, text: str) -> Architecture:
         """Parse ``"block,block,...,block"`` (22 names of :data:`BLOCKS`); ValueError names a bad one."""
@@ -76,7 +81,7 @@ class FBNetSpace(MutableSpace, EncodableSpace):
         text = ",".join(blocks)
         return Architecture(self.name, text, make_arch_id(self.name, self.version, text))
 
-    def blocks(self, arch: Architecture) -> tuple[str, ...]:
+    def layer_choices(self, arch: Architecture) -> tuple[str, ...]:
         """The 22 block names of ``arch``."""
         self._check(arch)
         return tuple(arch.string.split(","))
@@ -87,7 +92,7 @@ class FBNetSpace(MutableSpace, EncodableSpace):
 
     def neighbors(self, arch: Architecture) -> list[Architecture]:
         """The 176 architectures that differ in one layer's block."""
-        names = self.blocks(arch)
+        names = self.layer_choices(arch)
         return [
             self.from_blocks((*names[:k], other, *names[k + 1 :]))
             for k in range(len(names))
@@ -97,7 +102,7 @@ class FBNetSpace(MutableSpace, EncodableSpace):
 
     def mutate(self, arch: Architecture, rng: np.random.Generator) -> Architecture:
         """One random layer gets a different random block."""
-        names = list(self.blocks(arch))
+        names = list(self.layer_choices(arch))
         k = int(rng.integers(len(names)))
         names[k] = [b for b in BLOCKS if b != names[k]][int(rng.integers(len(BLOCKS) - 1))]
         return self.from_blocks(names)
@@ -105,14 +110,72 @@ class FBNetSpace(MutableSpace, EncodableSpace):
     def _encode(self, arch: Architecture, kind: str) -> np.ndarray:
         """``onehot`` (198): per layer a one-hot over :data:`BLOCKS`."""
         out = np.zeros((len(LAYERS), len(BLOCKS)), dtype=np.float32)
-        out[np.arange(len(LAYERS)), [BLOCKS.index(b) for b in self.blocks(arch)]] = 1.0
+        out[np.arange(len(LAYERS)), [BLOCKS.index(b) for b in self.layer_choices(arch)]] = 1.0
         return out.ravel()
 
     def graph(self, arch: Architecture) -> OpGraph:
         """The network as a chain: input, the 22 blocks in order, output."""
-        labels = (INPUT, *self.blocks(arch), OUTPUT)
+        labels = (INPUT, *self.layer_choices(arch), OUTPUT)
         adjacency = np.eye(len(labels), k=1, dtype=np.uint8)
         return OpGraph(adjacency, labels)
+
+    # ---- lookup-table blocks ----------------------------------------------------------------------
+    def _shapes(
+        self, task: Task | str, resolution: int | None, width: float, head: int
+    ) -> tuple[int, int, list[tuple[int, int, int, int]], int, int]:
+        """Input channels and side, per layer ``(c_in, c_out, side in, stride)``, head width, final side."""
+        spec = self.task_input(task, resolution)
+        side = -(-spec.resolution // 2)  # the stride-2 stem ('same' padding: ceil)
+        c = scaled(STEM, width)
+        layers = []
+        for c_out, stride in LAYERS:
+            layers.append((c, scaled(c_out, width), side, stride))
+            c, side = scaled(c_out, width), -(-side // stride)
+        return spec.channels, spec.resolution, layers, scaled(head, width), side
+
+    def _fixed_blocks(
+        self, task: Task | str, resolution: int | None, width: float, head: int
+    ) -> tuple[BlockSpec, BlockSpec, BlockSpec]:
+        channels, side, layers, c_head, last = self._shapes(task, resolution, width, head)
+        return (
+            BlockSpec("stem", "conv3x3_bn_relu", channels, scaled(STEM, width), side, 2),
+            BlockSpec("head", "conv1x1_bn_relu", layers[-1][1], c_head, last),
+            BlockSpec("classifier", "pool_linear", c_head, get_task(task).num_classes, last),
+        )
+
+    def blocks(
+        self,
+        arch: Architecture,
+        task: Task | str,
+        resolution: int | None = None,
+        width: float = 1.0,
+        head: int = HEAD,
+    ) -> tuple[BlockGroup, ...]:
+        """Stem, the 22 chosen blocks (position = layer), head and classifier, each once."""
+        stem, head_block, classifier = self._fixed_blocks(task, resolution, width, head)
+        layers = self._shapes(task, resolution, width, head)[2]
+        chosen = tuple(
+            BlockUse(BlockSpec("layer", name, c_in, c_out, side, stride), position=i)
+            for i, (name, (c_in, c_out, side, stride)) in enumerate(zip(self.layer_choices(arch), layers))
+        )
+        return (BlockGroup(1, (BlockUse(stem), *chosen, BlockUse(head_block), BlockUse(classifier))),)
+
+    def block_set(
+        self, task: Task | str, resolution: int | None = None, width: float = 1.0, head: int = HEAD
+    ) -> list[BlockSpec]:
+        """The fixed blocks and the 9 candidates at every distinct layer shape (FBNet's LUT)."""
+        stem, head_block, classifier = self._fixed_blocks(task, resolution, width, head)
+        layers = self._shapes(task, resolution, width, head)[2]
+        candidates = [BlockSpec("layer", name, *shape) for shape in dict.fromkeys(layers) for name in BLOCKS]
+        return [stem, *candidates, head_block, classifier]
+
+    def block_module(self, block: BlockSpec, batch: int = 1) -> nn.Module:
+        """A freshly initialised module of ``block``, from the classes the network is built of."""
+        from spaces.fbnet_net import BLOCK_BUILDERS
+
+        if block.kind not in BLOCK_BUILDERS:
+            raise ValueError(f"unknown fbnet block kind {block.kind!r} (valid: {', '.join(BLOCK_BUILDERS)})")
+        return BLOCK_BUILDERS[block.kind](block)
 
     def build(
         self, arch: Architecture, task: Task | str, width: float = 1.0, head: int = HEAD, **options: Any
@@ -128,4 +191,6 @@ class FBNetSpace(MutableSpace, EncodableSpace):
             raise ValueError(f"fbnet head must be a positive integer, got {head!r}")
         task = get_task(task)
         spec = self.task_input(task)
-        return FBNetNetwork(self.blocks(arch), task.num_classes, spec.channels, width=float(width), head=head)
+        return FBNetNetwork(
+            self.layer_choices(arch), task.num_classes, spec.channels, width=float(width), head=head
+        )

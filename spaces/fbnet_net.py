@@ -122,4 +122,29 @@ class FBNetNetwork(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.head(self.blocks(self.stem(x)))
-        return self.classifier(x.mean(dim=(2, 3)))
+        return self.classifier(global_mean(x))
+
+
+def global_mean(x: torch.Tensor) -> torch.Tensor:
+    """Average over the spatial positions (the network's pooling before its classifier)."""
+    return x.mean(dim=(2, 3))
+
+
+class PooledClassifier(nn.Module):
+    """The network's last step alone, for its lookup-table entry: pooling, then the linear classifier."""
+
+    def __init__(self, c_in: int, num_classes: int) -> None:
+        super().__init__()
+        self.classifier = nn.Linear(c_in, num_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.classifier(global_mean(x))
+
+
+BLOCK_BUILDERS = {
+    "stem": lambda b: conv_bn(b.c_in, b.c_out, 3, b.stride),
+    "layer": lambda b: make_block(b.op, b.c_in, b.c_out, b.stride),
+    "head": lambda b: conv_bn(b.c_in, b.c_out, 1),
+    "classifier": lambda b: PooledClassifier(b.c_in, b.c_out),
+}
+"""Lookup-table block kind -> its module, from a :class:`spaces.blocks.BlockSpec`."""
