@@ -127,7 +127,7 @@ def small_table() -> Table:
 
 
 def test_discover_on_real_table_data_resumes_and_saves_a_proxy(small_table, tmp_path, one_torch_thread):
-    from predictors.discovery.run import discover
+    from predictors.discovery.run import discover, transfer
     from predictors.discovery.search import SearchConfig
 
     config = SearchConfig(population=8, seed=0)
@@ -145,6 +145,12 @@ def test_discover_on_real_table_data_resumes_and_saves_a_proxy(small_table, tmp_
     item = load_expression(tmp_path / "expression.json")
     assert item.expr.text == summary["expression"] and item.protocol["task"] == "fmnist14k"
     assert "Kendall tau-b" in (tmp_path / "report.md").read_text()
+    moved = transfer(
+        tmp_path / "expression.json", small_table, "val_acc", tmp_path / "t", n_boot=20, echo=said.append
+    )
+    rows = {r["proxy"]: r for r in moved["rows"]}
+    assert rows["discovered"]["n"] == 30 and {"vote", "(noise ceiling)"} <= set(rows)
+    assert (tmp_path / "t" / "transfer.md").exists()
 
 
 def _call(capsys, *argv: object) -> tuple[int, str, str]:
@@ -219,3 +225,27 @@ def test_transfer_refuses_a_missing_or_bad_expression_file(capsys, tmp_path):
         tmp_path / "t",
     )
     assert code == 2 and "is not JSON" in err and not (tmp_path / "t").exists()
+
+
+@pytest.fixture
+def shipped(monkeypatch):
+    """The shipped discovered proxy offered through a faked ``archbench.proxies`` entry point."""
+    from _plugins import plugin_entries
+
+    yield from plugin_entries(
+        monkeypatch, PROXIES, {"disc_nb201_fmnist": "predictors.discovery.found:NB201_FMNIST"}
+    )
+
+
+def test_the_shipped_expression_registers_through_an_entry_point_and_passes_the_suite(
+    shipped, one_torch_thread
+):
+    from predictors.discovery.found import FOUND
+
+    assert "disc_nb201_fmnist" in proxies.list_proxies()
+    item = load_expression(FOUND / "nb201-fmnist-val_acc.json")
+    card = proxies.get_proxy("disc_nb201_fmnist").card
+    assert item.expr.hash in card.summary and card.higher_is_better == item.higher_is_better
+    assert item.protocol["task"] == "fmnist14k" and item.protocol["build"] == {"C": 8, "N": 1}
+    results = check_proxy("disc_nb201_fmnist")
+    assert set(results.values()) == {"passed"}, results

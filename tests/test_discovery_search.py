@@ -86,3 +86,14 @@ def test_the_search_finds_a_planted_signal(tmp_path):
     final = _run(tmp_path, 8, SearchConfig(population=24, seed=0))
     assert best(final).fitness > 0.6  # the truth is a noisy mean |W|; random draws rarely pass 0.5
     assert np.isfinite([s.fitness for s in final]).all()
+
+
+def test_paired_gap_is_zero_for_a_proxy_against_itself_and_positive_for_a_better_one():
+    from predictors.discovery.report import paired_gap
+
+    rng = np.random.default_rng(0)
+    y = rng.normal(size=60)
+    good, poor = y + rng.normal(0, 0.3, 60), y + rng.normal(0, 3.0, 60)
+    assert paired_gap(good, good, y, n_boot=50) == {"gap": 0.0, "low": 0.0, "high": 0.0}
+    gap = paired_gap(good, -poor, y, n_boot=200)  # the sign of the other proxy does not matter: |tau|
+    assert gap["low"] > 0 and gap["low"] <= gap["gap"] <= gap["high"]

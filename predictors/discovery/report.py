@@ -85,13 +85,47 @@ def compare(
     )
     if ceiling is not None:
         rows.append({k: ceiling[k] for k in rows[0]})
-    return pd.DataFrame(rows)
+    out = pd.DataFrame(rows)
+    scores = {c: frame[c].to_numpy() for c in columns}
+    if "discovered" in discovered and len(out) > 1:
+        out.attrs["gap"] = gap_to_best(out, scores, y, n_boot)
+    return out
+
+
+def paired_gap(
+    a: np.ndarray, b: np.ndarray, y: np.ndarray, n_boot: int = 1000, seed: int = 0
+) -> dict[str, float]:
+    """|tau_b(a, y)| - |tau_b(b, y)| with a paired percentile-bootstrap 95% interval (same resamples for both).
+
+    Two proxies scored on the same architectures are correlated, so their separate intervals overlap
+    more than their difference varies; resampling architectures once for both measures the difference.
+    """
+    a, b, y = (np.asarray(v, dtype=np.float64) for v in (a, b, y))
+    rng = np.random.default_rng(seed)
+    draws = []
+    for rows in rng.integers(0, len(y), size=(n_boot, len(y))):
+        draws.append(abs(kendall(a[rows], y[rows])) - abs(kendall(b[rows], y[rows])))
+    finite = np.array(draws)[np.isfinite(draws)]
+    low, high = np.percentile(finite, [2.5, 97.5]) if len(finite) else (np.nan, np.nan)
+    return {"gap": abs(kendall(a, y)) - abs(kendall(b, y)), "low": float(low), "high": float(high)}
+
+
+def gap_to_best(
+    report: pd.DataFrame, frame_scores: dict[str, np.ndarray], y: np.ndarray, n_boot: int
+) -> dict[str, Any]:
+    """The paired Kendall gap between ``discovered`` and the hand-made proxy with the largest |tau_b|."""
+    hand = report[~report["proxy"].isin(["discovered", VOTE, "(noise ceiling)"])].dropna(subset=["kendall"])
+    best = str(hand.loc[hand["kendall"].abs().idxmax(), "proxy"])
+    return {"versus": best, **paired_gap(frame_scores["discovered"], frame_scores[best], y, n_boot)}
 
 
 def to_markdown(report: pd.DataFrame) -> str:
     """The comparison as a Markdown table, intervals in brackets."""
     lines = ["| proxy | n | Spearman [95% CI] | Kendall tau-b [95% CI] |", "|---|---|---|---|"]
     for r in report.itertuples():
+        if not np.isfinite(r.kendall):
+            lines.append(f"| {r.proxy} | {r.n} | undefined (constant on these classes) | |")
+            continue
         lines.append(
             f"| {r.proxy} | {r.n} | {r.spearman:+.3f} [{r.spearman_low:+.3f}, {r.spearman_high:+.3f}] "
             f"| {r.kendall:+.3f} [{r.kendall_low:+.3f}, {r.kendall_high:+.3f}] |"

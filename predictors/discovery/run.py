@@ -53,6 +53,16 @@ def split_dataset(
     return splits, data.subset(sorted(splits.train(n_train, 0))), data.subset(sorted(splits.test))
 
 
+def _gap_line(report: Any) -> str:
+    gap = report.attrs.get("gap")
+    if not gap:
+        return ""
+    return (
+        f"\n|Kendall tau-b| of the discovered expression minus that of the best hand-made proxy here "
+        f"({gap['versus']}): {gap['gap']:+.3f} [{gap['low']:+.3f}, {gap['high']:+.3f}] (paired bootstrap, 95%)\n"
+    )
+
+
 def _progress_line(line: dict[str, Any], started: float, budget_s: float | None) -> str:
     b = line["best"]
     left = (
@@ -130,6 +140,7 @@ def discover(
         "hash": winner.expr.hash,
         "train_kendall": winner.tau,
         "held_out_report": report.to_dict(orient="records"),
+        "held_out_gap": report.attrs.get("gap"),
         "generations": int(json.loads((out / "journal.jsonl").read_text().splitlines()[-1])["generation"]),
         "evaluated_this_session": fitness.evaluated,
         "search_seconds_this_session": round(search_s, 1),
@@ -141,7 +152,11 @@ def discover(
         winner.expr,
         sign > 0,
         dict(table.manifest["protocols"][p_hash]),
-        figures={"train_kendall": winner.tau, "held_out": summary["held_out_report"]},
+        figures={
+            "train_kendall": winner.tau,
+            "held_out": summary["held_out_report"],
+            "held_out_gap": summary["held_out_gap"],
+        },
         provenance={k: header[k] for k in ("table", "target", "task", "protocol_hash", "split_hash")}
         | {"config": config.to_dict()},
     )
@@ -151,6 +166,7 @@ def discover(
         f"# Discovered proxy\n\n`{winner.expr.text}`\n\n{formula(winner.expr)}\n\n"
         f"Training Kendall tau-b ({len(train.arch_ids)} classes): {winner.tau:+.4f}; "
         f"held-out ({len(held.arch_ids)} classes), discovered oriented by its training sign:\n\n{to_markdown(report)}"
+        f"{_gap_line(report)}"
     )
     (out / "report.md").write_text(md)
     echo(md)
@@ -202,12 +218,13 @@ def transfer(
         "table": _table_id(table),
         "gather_seconds": round(seconds, 1),
         "rows": report.to_dict(orient="records"),
+        "gap": report.attrs.get("gap"),
     }
     Path(out).mkdir(parents=True, exist_ok=True)
     (Path(out) / "transfer.json").write_text(
         json.dumps(summary, indent=2, sort_keys=True, default=float) + "\n"
     )
-    md = f"# `{item.expr.text}` on {task} ({target})\n\n{to_markdown(report)}"
+    md = f"# `{item.expr.text}` on {task} ({target})\n\n{to_markdown(report)}{_gap_line(report)}"
     (Path(out) / "transfer.md").write_text(md)
     echo(md)
     return summary
