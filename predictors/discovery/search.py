@@ -298,3 +298,21 @@ def run_search(
         if report:
             report(line)
     return population
+
+
+def pareto_front(folder: Path) -> list[Scored]:
+    """The training size/fitness front of a run's journal: for growing size, each expression that beats
+    every smaller one (ties: the alphabetically first). Chosen on training data only."""
+    _, lines = Journal(folder).read()
+    seen: dict[str, Scored] = {}
+    for entry in lines:
+        for item in entry["population"]:
+            if item["status"] == "ok" and item["expr"] not in seen:
+                seen[item["expr"]] = Scored(
+                    parse(item["expr"]), float(item["fitness"]), float(item["tau"]), "ok"
+                )
+    front: list[Scored] = []
+    for scored in sorted(seen.values(), key=lambda s: (s.expr.size, -s.fitness, s.expr.text)):
+        if not front or scored.fitness > front[-1].fitness:
+            front.append(scored)
+    return front
