@@ -47,7 +47,9 @@ def main() -> None:
     header = json.loads((args.run / "journal.jsonl").read_text().splitlines()[0])
     table = open_table(args.table)
     data, _ = load_dataset(table, args.target, header["task"], header["protocol_hash"], 0, args.run / "cache")
-    _, _, held = split_dataset(data, header["task"], args.target, args.test_size)
+    _, _, held = split_dataset(
+        data, header["task"], args.target, args.test_size, space=str(table.archs["space"].iloc[0])
+    )
     other = None
     if args.transfer_table:
         from benchmarks.analysis.report import combined_truth, ground_truth
@@ -59,7 +61,13 @@ def main() -> None:
         )
         ids = sorted(set(map(str, values.dropna().index)) & set(t_table.archs["arch_id"].astype(str)))
         _, protocol = table_protocol(t_table)
-        stats, _ = gather_all("nb201", representatives(t_table, ids), protocol, 0, args.run / "front-cache")
+        stats, _ = gather_all(
+            str(t_table.archs["space"].iloc[0]),
+            representatives(t_table, ids),
+            protocol,
+            0,
+            args.run / "front-cache",
+        )
         other = (stats, values.reindex(ids).to_numpy())
     print(
         f"| size | training tau-b | held-out tau-b ({len(held.arch_ids)}) | held-out task tau-b | expression |"

@@ -97,3 +97,13 @@ def test_paired_gap_is_zero_for_a_proxy_against_itself_and_positive_for_a_better
     assert paired_gap(good, good, y, n_boot=50) == {"gap": 0.0, "low": 0.0, "high": 0.0}
     gap = paired_gap(good, -poor, y, n_boot=200)  # the sign of the other proxy does not matter: |tau|
     assert gap["low"] > 0 and gap["low"] <= gap["gap"] <= gap["high"]
+
+
+def test_the_front_grows_in_size_and_training_fitness(tmp_path):
+    from predictors.discovery.search import pareto_front
+
+    final = _run(tmp_path, 3)
+    front = pareto_front(tmp_path)
+    sizes, fitness = [s.expr.size for s in front], [s.fitness for s in front]
+    assert sizes == sorted(set(sizes)) and fitness == sorted(set(fitness))
+    assert front[-1].fitness == max(s.fitness for s in final if s.status == "ok")

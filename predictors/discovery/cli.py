@@ -13,6 +13,8 @@ from pathlib import Path
 
 from benchmarks.cli import CLIError
 
+UNLIMITED = 10**9
+"""The generation cap when only a wall-clock budget is given."""
 _BUDGET = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smh]?)\s*$")
 
 
@@ -55,9 +57,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--protocol", default=None, help="proxy protocol hash prefix (default: the table's only one)"
     )
     p.add_argument("--budget", type=budget_seconds, default=None, help="wall-clock search budget, e.g. 45m")
-    p.add_argument(
-        "--generations", type=_positive, default=100000, help="generation limit (default: no limit)"
-    )
+    p.add_argument("--generations", type=_positive, default=None, help="generation limit (default: none)")
     p.add_argument("--population", type=_positive, default=64, help="population size (default: 64)")
     p.add_argument("--seed", type=int, default=0, help="GP seed (default: 0)")
     p.add_argument("--test-size", type=_positive, default=100, help="held-out classes (default: 100)")
@@ -95,7 +95,7 @@ def _discover(args: argparse.Namespace) -> int:
     from predictors.discovery.run import discover
     from predictors.discovery.search import SearchConfig
 
-    if args.budget is None and args.generations == 100000:
+    if args.budget is None and args.generations is None:
         raise CLIError("give --budget or --generations (the search needs an end)")
     table = _open(args.table)
     if args.target not in table.metrics:
@@ -106,7 +106,7 @@ def _discover(args: argparse.Namespace) -> int:
         args.target,
         args.out,
         config,
-        args.generations,
+        args.generations or UNLIMITED,
         args.budget,
         args.task,
         args.protocol,

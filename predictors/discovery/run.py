@@ -24,13 +24,21 @@ from predictors.discovery.search import Fitness, SearchConfig, best, run_search
 Printer = Callable[[str], None]
 
 
+def _write(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` atomically (a temporary sibling renamed into place)."""
+    from spaces.atomic import atomic_file
+
+    with atomic_file(path) as tmp:
+        tmp.write_text(text)
+
+
 def _table_id(table: Any) -> str:
     cid = table.content_id
     return str(cid() if callable(cid) else cid)
 
 
 def split_dataset(
-    data: Dataset, task: str, target: str, test_size: int, split_seed: int = 0
+    data: Dataset, task: str, target: str, test_size: int, split_seed: int = 0, space: str = "nb201"
 ) -> tuple[Any, Dataset, Dataset]:
     """``(splits, train, held_out)``: the frozen :class:`predictors.protocol.EvalProtocol` split by ``arch_id``."""
     from predictors.protocol import EvalProtocol, make_splits
@@ -41,7 +49,7 @@ def split_dataset(
             f"{len(data.arch_ids)} classes cannot give a held-out set of {test_size} and 10 to train on"
         )
     protocol = EvalProtocol(
-        space="nb201",
+        space=space,
         task=task,
         target=target,
         test_size=test_size,
@@ -99,8 +107,9 @@ def discover(
     echo(
         f"  {len(data.arch_ids)} architectures, {gather_s:.1f} s ({per_arch * 1000:.0f} ms each; 0 = cached)"
     )
-    splits, train, held = split_dataset(data, task, target, test_size)
-    (out / "split.json").write_text(json.dumps({**splits.to_dict(), "hash": splits.hash}, sort_keys=True))
+    space = str(table.archs["space"].iloc[0])
+    splits, train, held = split_dataset(data, task, target, test_size, space=space)
+    _write(out / "split.json", json.dumps({**splits.to_dict(), "hash": splits.hash}, sort_keys=True))
     header = {
         "table": _table_id(table),
         "target": target,
@@ -161,14 +170,14 @@ def discover(
         | {"config": config.to_dict()},
     )
     save_expression(item, out / "expression.json")
-    (out / "report.json").write_text(json.dumps(summary, indent=2, sort_keys=True, default=float) + "\n")
+    _write(out / "report.json", json.dumps(summary, indent=2, sort_keys=True, default=float) + "\n")
     md = (
         f"# Discovered proxy\n\n`{winner.expr.text}`\n\n{formula(winner.expr)}\n\n"
         f"Training Kendall tau-b ({len(train.arch_ids)} classes): {winner.tau:+.4f}; "
         f"held-out ({len(held.arch_ids)} classes), discovered oriented by its training sign:\n\n{to_markdown(report)}"
         f"{_gap_line(report)}"
     )
-    (out / "report.md").write_text(md)
+    _write(out / "report.md", md)
     echo(md)
     return summary
 
@@ -221,11 +230,9 @@ def transfer(
         "gap": report.attrs.get("gap"),
     }
     Path(out).mkdir(parents=True, exist_ok=True)
-    (Path(out) / "transfer.json").write_text(
-        json.dumps(summary, indent=2, sort_keys=True, default=float) + "\n"
-    )
+    _write(Path(out) / "transfer.json", json.dumps(summary, indent=2, sort_keys=True, default=float) + "\n")
     md = f"# `{item.expr.text}` on {task} ({target})\n\n{to_markdown(report)}{_gap_line(report)}"
-    (Path(out) / "transfer.md").write_text(md)
+    _write(Path(out) / "transfer.md", md)
     echo(md)
     return summary
 
