@@ -52,14 +52,18 @@ def per_image_gradients(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
     if not weights:
         raise Undefined("ntk: the network has no trainable weights, the NTK is empty")
     out = model(x)
-    rows = []
+    # One preallocated matrix, each row written in place (a list of rows then a stack held G twice).
+    grads = torch.empty((len(x), sum(w.numel() for w in weights)), dtype=weights[0].dtype, device=x.device)
     for i in range(len(x)):
         model.zero_grad(set_to_none=True)
         out[i].sum().backward(retain_graph=i < len(x) - 1, inputs=weights)
-        rows.append(
-            torch.cat([(torch.zeros_like(w) if w.grad is None else w.grad).reshape(-1) for w in weights])
-        )
-    return torch.stack(rows).detach()
+        lo = 0
+        for w in weights:
+            hi = lo + w.numel()
+            grads[i, lo:hi] = 0.0 if w.grad is None else w.grad.reshape(-1)
+            lo = hi
+    model.zero_grad(set_to_none=True)
+    return grads
 
 
 def ntk_matrix(grads: torch.Tensor) -> np.ndarray:

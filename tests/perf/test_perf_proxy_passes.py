@@ -18,15 +18,13 @@ from __future__ import annotations
 
 import os
 import statistics
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
-from _published_size import NASLIB_13, PROTOCOL, two_threads  # noqa: F401 (autouse fixture)
+from _published_size import NASLIB_13, PROTOCOL, peak_rss_mb, two_threads  # noqa: F401 (autouse fixture)
 
 import spaces
 from proxies.base import ProxyContext, list_proxies
@@ -143,47 +141,18 @@ def test_proxy_suite_in_forward_backward_passes(benchmark, cells):
     )
 
 
-_PEAK_SCRIPT = """
-import resource, sys, torch
-torch.set_num_threads(2)
-import proxies, spaces
-from proxies.base import list_proxies
-from proxies.runner import score_architecture
-nb201 = spaces.get("nb201")
-protocol = proxies.Protocol(task="mnist5k", batch_size=64, resolution=32, build={"C": 16, "N": 5})
-names = list_proxies() if sys.argv[2] == "all" else sys.argv[2].split(",")
-score_architecture(nb201, nb201.parse(sys.argv[1]), names, protocol, 0)
-print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
-"""
-
-
 def test_full_suite_peak_memory_in_a_fresh_process(benchmark, cells):
     """Peak RSS (MB) of one cell's whole suite in a fresh interpreter, against ``import torch`` alone."""
     _, archs = cells
-    peaks: list[float] = []
+    measured: list[tuple[float, float]] = []
 
     def run():
         for arch in archs[:3]:
-            out = subprocess.run(
-                [sys.executable, "-c", _PEAK_SCRIPT, arch.string, "all"],
-                capture_output=True,
-                text=True,
-                check=True,
-            )
-            peaks.append(float(out.stdout.split()[-1]))
+            measured.append(peak_rss_mb(arch.string, "all"))
 
     benchmark.pedantic(run, rounds=1, iterations=1)
-    torch_alone = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "import resource, torch; print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)",
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    baseline = float(torch_alone.stdout) / 1024
+    peaks = [peak for _, peak in measured]
+    baseline = max(after_import for after_import, _ in measured)
     benchmark.extra_info.update({"peak_rss_mb": max(peaks), "import_torch_mb": baseline, "cells": len(peaks)})
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / "proxy_passes_memory.md").write_text(

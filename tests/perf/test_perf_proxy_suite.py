@@ -16,14 +16,12 @@ from __future__ import annotations
 import json
 import os
 import statistics
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import pytest
-from _published_size import NASLIB_13, PROTOCOL, two_threads  # noqa: F401 (autouse fixture)
+from _published_size import NASLIB_13, PROTOCOL, peak_rss_mb, two_threads  # noqa: F401 (autouse fixture)
 
 import spaces
 from proxies.runner import score_architecture
@@ -106,34 +104,14 @@ def test_naslib13_shared_vs_one_by_one_ratio(benchmark, cells):
     )
 
 
-_PEAK_SCRIPT = """
-import resource, sys, torch
-torch.set_num_threads(2)
-import proxies, spaces
-from proxies.runner import score_architecture
-nb201 = spaces.get("nb201")
-protocol = proxies.Protocol(task="mnist5k", batch_size=64, resolution=32, build={"C": 16, "N": 5})
-before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-scores = score_architecture(nb201, nb201.parse(sys.argv[1]), sys.argv[2].split(","), protocol, 0)
-print(before / 1024, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
-"""
-
-
 def test_naslib13_peak_memory_in_a_fresh_process(benchmark, cells):
-    """Peak RSS (MB) of one cell's 13 proxies in a fresh interpreter, and the part before scoring."""
+    """Peak RSS (MB) of one cell's 13 proxies in a fresh interpreter, and the part ``import torch`` takes."""
     _, archs = cells
     peaks: list[tuple[float, float]] = []
 
     def run():
         for arch in archs[:3]:
-            out = subprocess.run(
-                [sys.executable, "-c", _PEAK_SCRIPT, arch.string, ",".join(NASLIB_13)],
-                capture_output=True,
-                text=True,
-                check=True,
-            )
-            before, peak = map(float, out.stdout.split())
-            peaks.append((before, peak))
+            peaks.append(peak_rss_mb(arch.string, ",".join(NASLIB_13)))
 
     benchmark.pedantic(run, rounds=1, iterations=1)
     worst = max(p for _, p in peaks)
