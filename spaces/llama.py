@@ -104,8 +104,8 @@ class LlamaSpace(ConfigSpace):
             vocab_size=opts.vocab_size,
             hidden_size=opts.width(int(config.values["hidden"]), "hidden size"),
             num_hidden_layers=len(layers),
-            num_attention_heads=int(layers[0]["heads"]),
-            num_key_value_heads=int(layers[0]["heads"]),
+            num_attention_heads=1,  # set below: the constructor's check that heads divide hidden
+            num_key_value_heads=1,  # does not apply with an explicit head_dim (LLaMA-NAS's 24 x 128)
             head_dim=head_dim,
             intermediate_size=opts.width(int(layers[0]["intermediate"]), "intermediate size"),
             max_position_embeddings=opts.max_positions,
@@ -113,6 +113,7 @@ class LlamaSpace(ConfigSpace):
             num_labels=task.num_classes,
             attn_implementation="eager",  # twice differentiable (GraSP), unlike fused SDPA
         )
+        base.num_attention_heads = base.num_key_value_heads = int(layers[0]["heads"])
         cls = (
             LlamaModel
             if not opts.head

@@ -119,3 +119,15 @@ def test_bad_builds_are_one_line_errors(space, task, options, error, message) ->
     s = spaces.get(space)
     with pytest.raises(error, match=message):
         s.build(s.parse(s.card.fixtures.archs[0]), task, **options)
+
+
+def test_sampled_llama_configs_build_whatever_heads_divide() -> None:
+    """LLaMA-NAS layers keep head size 128 while heads vary per layer (16/24/32), so heads x head size
+    need not equal the hidden size (24 x 128 = 3072 beside a 4096 hidden): transformers' constructor
+    check that heads divide the hidden size must not refuse such points (it did for sampled ones)."""
+    import numpy as np
+
+    space = spaces.get("llama")
+    for arch in space.sample_unique(12, np.random.default_rng(0)):
+        model = space.build(arch, "shakespeare-lm", scale=64)
+        assert sum(p.numel() for p in model.parameters()) > 0
