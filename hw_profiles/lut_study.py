@@ -21,9 +21,9 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from hw_profiles.lut import (
-    CALIBRATIONS,
     LatencyLUT,
     accuracy,
+    calibration_groups,
     check_calibration,
     choose_calibration,
     combine_rounds,
@@ -77,7 +77,7 @@ def sample_split(
     for the simplest choice), checked here so a study fails before hours of measuring, not after.
     """
     check_calibration(calibration, also=("auto",))
-    need = len(CALIBRATIONS["kind" if calibration == "auto" else calibration]) + 1
+    need = len(calibration_groups(space, "kind" if calibration == "auto" else calibration)) + 1
     if n_fit < need or n_held_out < 2:
         raise ValueError(f"a LUT study needs >= {need} fit cells and >= 2 held-out cells")
     if n_fit + n_held_out > space.size:
@@ -121,7 +121,7 @@ def measure_in_rounds(
     inputs = {b: example_input(task, b, protocol.resolution) for b in protocol.batch_sizes}
     out = RoundsMeasured(cells_ms={b: {a.string: [] for a in archs} for b in protocol.batch_sizes})
     for r in range(protocol.rounds):
-        out.luts.append(profile_lut(protocol))
+        out.luts.append(profile_lut(protocol, space.name))
         for batch in protocol.batch_sizes:
             one = protocol.with_batch(batch)
             for i in rng.permutation(len(archs)):
@@ -156,7 +156,7 @@ def evaluate(
     if counts != {rounds}:
         raise ValueError(f"every cell needs one latency per round ({rounds}), found counts {sorted(counts)}")
     lut = merge_rounds(measured.luts, statistic)
-    ops = {a.string: space.ops_of(a) for a in (*fit, *held_out)}
+    ops = {a.string: a for a in (*fit, *held_out)}  # the LUT takes architectures of any decomposable space
     fit_strings = {a.string for a in fit}
     reports = {}
     for batch, cells in measured.cells_ms.items():
@@ -175,7 +175,7 @@ def evaluate(
             )
         reports[batch] = {
             "calibration": chosen,
-            "coefficients": dict(zip([*CALIBRATIONS[chosen], "intercept_ms"], coef)),
+            "coefficients": dict(zip([*lut.groups(chosen), "intercept_ms"], coef)),
             "cv_rms_relative_error": scores,
             "corrected": accuracy([lut.predict(ops[a.string], batch) for a in held_out], meas),
             "uncorrected": accuracy([lut.raw(ops[a.string], batch) for a in held_out], meas),

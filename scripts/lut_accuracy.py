@@ -25,7 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
-from hw_profiles.lut import CALIBRATIONS
+from benchmarks.commands.args import key_values
+from hw_profiles.lut import GROUPINGS
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -40,15 +41,22 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--calibration",
         default="auto",
-        choices=("auto", *CALIBRATIONS),
+        choices=("auto", *GROUPINGS),
         help="correction groups; auto: chosen per batch by 5-fold CV on the fit cells (default: auto)",
     )
     p.add_argument("--rounds", type=int, default=4, help="interleaved measurement rounds (default: 4)")
     p.add_argument(
         "--statistic", default="min", choices=("min", "median"), help="how rounds combine (default: min)"
     )
-    p.add_argument("--C", type=int, default=16)
-    p.add_argument("--N", type=int, default=5)
+    p.add_argument("--space", default="nb201", help="a decomposable space (default: nb201)")
+    p.add_argument("--C", type=int, default=16, help="NB201 width (default: 16)")
+    p.add_argument("--N", type=int, default=5, help="NB201 cells per stage (default: 5)")
+    p.add_argument(
+        "--build-options",
+        type=key_values,
+        default=None,
+        help="the space's build options K=V,... (default: C and N; e.g. width=0.25 for fbnet)",
+    )
     p.add_argument("--resolution", type=int, default=32)
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--min-run-time", type=float, default=0.2, help="seconds timed per measurement")
@@ -89,8 +97,8 @@ def main(argv: list[str] | None = None) -> int:
     from hw_profiles.lut_study import UNSTEADY_ROUND_SPREAD, evaluate, measure_in_rounds, sample_split
     from hw_profiles.protocol import MeasurementProtocol
 
-    space = spaces.get("nb201")
     try:
+        space = spaces.get(args.space)
         protocol = MeasurementProtocol(
             task="cifar10",
             target=args.device,
@@ -102,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
             warmup=args.warmup,
             repeats=args.repeats,
             metrics=("latency",),
-            build={"C": args.C, "N": args.N},
+            build=args.build_options if args.build_options is not None else {"C": args.C, "N": args.N},
             rounds=args.rounds,
         )
         rng = np.random.default_rng(args.seed)
