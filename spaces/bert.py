@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from spaces.base import ParamFact, SpaceCard, SpaceFixtures, Task, TokenInput
 from spaces.config import ConfigSpace, ConfigSpec, Dim, Group
 from spaces.tasks import get_task
-from spaces.text_models import PAD_ID, hf_wrapper, text_build
+from spaces.text_models import PAD_ID, hf_wrapper, text_build, with_per_layer_configs
 
 if TYPE_CHECKING:
     import torch.nn as nn
@@ -73,9 +73,6 @@ class BertSpace(ConfigSpace):
 
     def build(self, arch: Any, task: Task | str, **options: Any) -> nn.Module:
         """``BertForSequenceClassification`` (or a bare ``BertModel`` with ``head=False``)."""
-        import copy
-
-        import torch
         from transformers import BertConfig, BertForSequenceClassification, BertModel
         from transformers.models.bert.modeling_bert import BertLayer
 
@@ -100,14 +97,18 @@ class BertSpace(ConfigSpace):
             num_labels=task.num_classes,
             attn_implementation="eager",  # twice differentiable (GraSP), unlike fused SDPA
         )
-        with torch.device(opts.device):
-            model = BertForSequenceClassification(base) if opts.head else BertModel(base)
-            encoder = (model.bert if opts.head else model).encoder
-            for i, layer in enumerate(layers):
-                layer_config = copy.deepcopy(base)
-                layer_config.num_attention_heads = int(layer["heads"])
-                layer_config.intermediate_size = int(layer["ff_ratio"]) * hidden
-                encoder.layer[i] = BertLayer(layer_config, layer_idx=i)
-        if opts.device != "meta":
-            model.apply(model._init_weights)  # transformers' initialisation over the replaced layers
+        model = with_per_layer_configs(
+            lambda: BertForSequenceClassification(base) if opts.head else BertModel(base),
+            lambda m: (m.bert if opts.head else m).encoder.layer,
+            BertLayer,
+            base,
+            [
+                {
+                    "num_attention_heads": int(layer["heads"]),
+                    "intermediate_size": int(layer["ff_ratio"]) * hidden,
+                }
+                for layer in layers
+            ],
+            opts.device,
+        )
         return hf_wrapper(model, mask=True) if opts.head else model

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from spaces.base import ParamFact, SpaceCard, SpaceFixtures, Task, TokenInput
 from spaces.config import ConfigSpace, ConfigSpec, Dim, Group
 from spaces.tasks import get_task
-from spaces.text_models import PAD_ID, hf_wrapper, text_build
+from spaces.text_models import PAD_ID, hf_wrapper, text_build, with_per_layer_configs
 
 if TYPE_CHECKING:
     import torch.nn as nn
@@ -81,9 +81,6 @@ class LlamaSpace(ConfigSpace):
 
     def build(self, arch: Any, task: Task | str, **options: Any) -> nn.Module:
         """The causal LM or sequence classifier (options in :mod:`spaces.text_models`)."""
-        import copy
-
-        import torch
         from transformers import LlamaConfig, LlamaForCausalLM, LlamaForSequenceClassification, LlamaModel
         from transformers.models.llama.modeling_llama import LlamaDecoderLayer
 
@@ -93,12 +90,6 @@ class LlamaSpace(ConfigSpace):
         config = self.config(arch)
         layers = config.layers()
         head_dim = opts.width(HEAD_DIM, "head size")
-
-        def layer_config(heads: int, intermediate: int) -> LlamaConfig:
-            out = copy.deepcopy(base)
-            out.num_attention_heads = out.num_key_value_heads = heads
-            out.intermediate_size = opts.width(intermediate, "intermediate size")
-            return out
 
         base = LlamaConfig(
             vocab_size=opts.vocab_size,
@@ -121,12 +112,19 @@ class LlamaSpace(ConfigSpace):
             if opts.language_model
             else LlamaForSequenceClassification
         )
-        with torch.device(opts.device):
-            model = cls(base)
-            backbone = model if not opts.head else model.model
-            for i, layer in enumerate(layers):
-                cfg = layer_config(int(layer["heads"]), int(layer["intermediate"]))
-                backbone.layers[i] = LlamaDecoderLayer(cfg, layer_idx=i)
-        if opts.device != "meta":
-            model.apply(model._init_weights)  # transformers' initialisation over the replaced layers
+        model = with_per_layer_configs(
+            lambda: cls(base),
+            lambda m: (m if not opts.head else m.model).layers,
+            LlamaDecoderLayer,
+            base,
+            [
+                {
+                    "num_attention_heads": int(layer["heads"]),
+                    "num_key_value_heads": int(layer["heads"]),
+                    "intermediate_size": opts.width(int(layer["intermediate"]), "intermediate size"),
+                }
+                for layer in layers
+            ],
+            opts.device,
+        )
         return hf_wrapper(model, mask=True) if opts.head else model

@@ -16,7 +16,7 @@ classification task and ``(N, seq_len, vocab)`` for a language-modelling one.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -95,3 +95,32 @@ def hf_wrapper(model: nn.Module, mask: bool) -> nn.Module:
     from spaces.nets import HFLogits
 
     return HFLogits(model, mask)
+
+
+def with_per_layer_configs(
+    make_model: Callable[[], nn.Module],
+    layer_slots: Callable[[nn.Module], nn.ModuleList],
+    make_layer: Callable[..., nn.Module],
+    base: Any,
+    changes: Sequence[Mapping[str, Any]],
+    device: str,
+) -> nn.Module:
+    """A transformers model whose layer i is ``make_layer(config_i, layer_idx=i)``, config_i being
+    ``base`` with ``changes[i]`` set (heterogeneous layers, which transformers' configs cannot express),
+    built on ``device`` and then given transformers' initialisation over the replaced layers (not on
+    ``meta``, which holds no values)."""
+    import copy
+
+    import torch
+
+    with torch.device(device):
+        model = make_model()
+        slots = layer_slots(model)
+        for i, change in enumerate(changes):
+            config = copy.deepcopy(base)
+            for key, value in change.items():
+                setattr(config, key, value)
+            slots[i] = make_layer(config, layer_idx=i)
+    if device != "meta":
+        model.apply(model._init_weights)
+    return model
