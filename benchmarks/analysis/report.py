@@ -126,10 +126,11 @@ def noise_ceiling(by_seed: pd.DataFrame, combine: str, n_boot: int) -> dict[str,
     return row
 
 
-def _row(name: str, x: np.ndarray, y: np.ndarray, n_boot: int, **extra: Any) -> dict[str, Any]:
+def correlation_row(name: str, x: np.ndarray, y: np.ndarray, n_boot: int) -> dict[str, Any]:
+    """``proxy``, ``n`` and Spearman and Kendall tau-b of ``x`` against ``y``, each with its bootstrap CI."""
     rho: Estimate = bootstrap(spearman, x, y, n_boot=n_boot)
     tau: Estimate = bootstrap(kendall, x, y, n_boot=n_boot)
-    row = {
+    return {
         "proxy": name,
         "n": len(x),
         "spearman": rho.value,
@@ -139,6 +140,10 @@ def _row(name: str, x: np.ndarray, y: np.ndarray, n_boot: int, **extra: Any) -> 
         "kendall_low": tau.low,
         "kendall_high": tau.high,
     }
+
+
+def _row(name: str, x: np.ndarray, y: np.ndarray, n_boot: int, **extra: Any) -> dict[str, Any]:
+    row = correlation_row(name, x, y, n_boot)
     for percent in TOP_PERCENTS:
         # top-p% precision is only meaningful once the top p% holds at least one architecture
         enough = len(x) * percent >= 100

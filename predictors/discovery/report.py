@@ -16,25 +16,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from benchmarks.analysis.metrics import bootstrap, kendall, spearman
+from benchmarks.analysis.metrics import kendall
+from benchmarks.analysis.report import correlation_row
 
 BASELINES = ("synflow", "nwot", "jacob_cov", "meco")
 """The hand-made proxies every discovery report shows (issue 19), beside the vote and the table's best."""
 VOTE = "vote"
-
-
-def _row(name: str, x: np.ndarray, y: np.ndarray, n_boot: int) -> dict[str, Any]:
-    rho, tau = bootstrap(spearman, x, y, n_boot=n_boot), bootstrap(kendall, x, y, n_boot=n_boot)
-    return {
-        "proxy": name,
-        "n": len(x),
-        "spearman": rho.value,
-        "spearman_low": rho.low,
-        "spearman_high": rho.high,
-        "kendall": tau.value,
-        "kendall_low": tau.low,
-        "kendall_high": tau.high,
-    }
 
 
 def compare(
@@ -74,10 +61,10 @@ def compare(
         keep &= frame[list(VOTE_PROXIES)].notna().all(axis=1)
     frame = frame[keep]
     y = frame["target"].to_numpy()
-    rows = [_row(c, frame[c].to_numpy(), y, n_boot) for c in columns]
+    rows = [correlation_row(c, frame[c].to_numpy(), y, n_boot) for c in columns]
     if can_vote:
         wins = vote({p: frame[p].to_dict() for p in VOTE_PROXIES})
-        rows.append(_row(VOTE, np.array([wins[a] for a in frame.index]), y, n_boot))
+        rows.append(correlation_row(VOTE, np.array([wins[a] for a in frame.index]), y, n_boot))
     ceiling = noise_ceiling(
         by_seed.reindex(frame.index),
         table.seed_combiner(target) if truth is None else truth.seed_combiner(target),
