@@ -173,6 +173,53 @@ def test_stratified_classes_follow_the_space_mix():
         select_architectures(space, stratified=0, seed=0)
 
 
+def test_a_grown_stratified_sample_keeps_its_classes_and_the_space_mix(tmp_path):
+    """``--stratified N --keep FILE`` holds every kept class, N classes in all, each stratum at its share."""
+    from collections import Counter
+
+    import spaces
+    from benchmarks.pipeline.select import select_architectures
+
+    space = spaces.get("nb201")
+    small = select_architectures(space, stratified=60, seed=3).archs
+    keep = tmp_path / "keep.txt"
+    keep.write_text("# an earlier sample\n" + "\n".join(small) + "\n")
+    grown = select_architectures(space, stratified=200, seed=0, keep=keep).archs
+    assert grown[:60] == small and len(set(grown)) == len(grown)
+    assert grown == select_architectures(space, stratified=200, seed=0, keep=keep).archs
+    parsed = [space.parse(a) for a in grown]
+    assert len({a.arch_id for a in parsed}) == len(grown)
+
+    def stratum(a):
+        return tuple(sorted(op for op in space.graph(a).ops if op not in ("input", "output")))
+
+    reps = {}
+    for a in space.enumerate():
+        reps.setdefault(a.arch_id, space.representative(a))
+    everywhere = Counter(stratum(a) for a in reps.values())
+    sampled = Counter(stratum(a) for a in parsed)
+    kept = Counter(stratum(space.parse(a)) for a in small)
+    for key, size in everywhere.items():  # its share, or the kept classes where they already exceed it
+        share = 200 * size / len(reps)
+        assert max(int(share), kept[key]) <= sampled.get(key, 0) <= max(int(share) + 1, kept[key])
+    assert 200 <= len(grown) <= 200 + sum(kept.values())
+    # a member spelling in the file counts as its class representative
+    by_string = dict(zip(grown, parsed))
+    member = next(
+        a for a in space.enumerate() if a.arch_id in {p.arch_id for p in parsed} and a.string not in by_string
+    )
+    keep.write_text(member.string + "\n")
+    assert (
+        select_architectures(space, stratified=10, seed=0, keep=keep).archs[0]
+        == space.representative(member).string
+    )
+    with pytest.raises(ValueError, match="--keep grows a stratified sample"):
+        select_architectures(space, sample=5, keep=keep)
+    with pytest.raises(ValueError, match="more than --stratified 1"):
+        keep.write_text("\n".join(small[:2]) + "\n")
+        select_architectures(space, stratified=1, seed=0, keep=keep)
+
+
 @pytest.mark.parametrize("table", SHIPPED, ids=[t.name for t in SHIPPED])
 def test_shipped_costs_equal_the_nb201_closed_forms(table):
     """Every shipped NB201 params / FLOPs record equals the closed form (arithmetic, no network built)."""

@@ -92,6 +92,13 @@ def add_selection_arguments(p: argparse.ArgumentParser, all_unique: bool = True)
         + (": functional metrics once per class, cost metrics per cell" if all_unique else ""),
     )
     p.add_argument("--seed", type=int, default=0, help="sampling seed (default: 0)")
+    p.add_argument(
+        "--keep",
+        type=Path,
+        metavar="FILE",
+        help="with --stratified N: grow this architecture file's sample (its classes stay, each stratum "
+        "topped up to its share of N; its finished units are reused)",
+    )
 
 
 def selection(args: argparse.Namespace) -> Any:
@@ -106,6 +113,7 @@ def selection(args: argparse.Namespace) -> Any:
         all_cells=args.all,
         all_unique=getattr(args, "all_unique", False),
         stratified=args.stratified,
+        keep=getattr(args, "keep", None),
     )
 
 

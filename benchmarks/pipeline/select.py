@@ -25,6 +25,7 @@ def select_architectures(
     all_cells: bool = False,
     all_unique: bool = False,
     stratified: int | None = None,
+    keep: str | Path | None = None,
 ) -> Selection:
     """The architectures of ``space`` (a ``SearchSpace`` or its name) one way of choosing them names.
 
@@ -39,7 +40,9 @@ def select_architectures(
     * ``stratified``: that many class representatives, drawn with ``seed`` from strata of equal live-op
       multiset (the ops of the pruned graph, :meth:`spaces.EncodableSpace.graph`), each stratum
       getting its proportional share (largest remainder): the sample has the space's own mix of cell
-      compositions, which a uniform draw only matches on average.
+      compositions, which a uniform draw only matches on average. With ``keep`` (an architecture
+      file, e.g. an earlier stratified sample), the sample grows that one: its classes stay, and each
+      stratum is topped up to its share of ``stratified`` (:func:`grow_stratified`).
 
     Raises:
         ValueError: no way or several ways are given, a bad line, sample size or seed, an empty file,
@@ -58,25 +61,15 @@ def select_architectures(
             "choose the architectures one way: an architecture file, a sample, a stratified sample, "
             "all or all unique"
         )
+    if keep is not None and stratified is None:
+        raise ValueError("--keep grows a stratified sample: give it with --stratified N")
     if stratified is not None:
         check_int(seed, "--seed", 0, MAX_SEED)
+        if keep is not None:
+            return Selection(grow_stratified(space, _read_archs(space, keep), stratified, seed))
         return Selection(stratified_classes(space, stratified, seed))
     if archs_file is not None:
-        path = Path(archs_file)
-        if not path.is_file():
-            raise FileNotFoundError(f"architecture file {path} does not exist")
-        parsed = []
-        for number, raw in enumerate(path.read_text().splitlines(), start=1):
-            line = raw.strip()
-            if not line or line.startswith("#"):
-                continue
-            try:
-                parsed.append(space.parse(line).string)
-            except ValueError as exc:
-                raise ValueError(f"{path}:{number}: {exc}") from None
-        if not parsed:
-            raise ValueError(f"architecture file {path} lists no architectures")
-        return Selection(tuple(dict.fromkeys(parsed)))
+        return Selection(_read_archs(space, archs_file))
     if all_cells or all_unique:
         try:
             cells = list(spaces.requires(space, spaces.EnumerableSpace, "--all / --all-unique").enumerate())
@@ -94,6 +87,67 @@ def select_architectures(
         raise ValueError(f"--sample must be >= 1, got {sample}")
     check_int(seed, "--seed", 0, MAX_SEED)
     return Selection(tuple(a.string for a in space.sample_unique(sample, np.random.default_rng(seed))))
+
+
+def _read_archs(space: Any, archs_file: str | Path) -> tuple[str, ...]:
+    """The distinct architectures an architecture file lists, in file order (``FILE:LINE`` on a bad line)."""
+    path = Path(archs_file)
+    if not path.is_file():
+        raise FileNotFoundError(f"architecture file {path} does not exist")
+    parsed = []
+    for number, raw in enumerate(path.read_text().splitlines(), start=1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        try:
+            parsed.append(space.parse(line).string)
+        except ValueError as exc:
+            raise ValueError(f"{path}:{number}: {exc}") from None
+    if not parsed:
+        raise ValueError(f"architecture file {path} lists no architectures")
+    return tuple(dict.fromkeys(parsed))
+
+
+def _stratum_counts(strata: dict[tuple, list[str]], keys: list[tuple], n: int, total: int) -> list[int]:
+    """Each stratum's share of ``n`` classes by largest remainder (ties broken by the sorted key)."""
+    import numpy as np
+
+    share = np.array([n * len(strata[k]) / total for k in keys])
+    counts = np.floor(share).astype(int)
+    by_remainder = sorted(range(len(keys)), key=lambda i: (-(share[i] - counts[i]), keys[i]))
+    for i in by_remainder[: n - int(counts.sum())]:
+        counts[i] += 1
+    return [int(c) for c in counts]
+
+
+def grow_stratified(space: Any, kept: tuple[str, ...], n: int, seed: int) -> tuple[str, ...]:
+    """A stratified sample of ``n`` classes that contains the classes of ``kept``.
+
+    Each stratum gets its largest-remainder share of ``n`` as in :func:`stratified_classes`; the kept
+    classes fill their strata first (a stratum already over its share keeps them all, so the result
+    can exceed ``n`` by those few), and the rest of each share is drawn without replacement from the
+    stratum's other classes with ``numpy.random.default_rng(seed)``. The kept classes come first, in
+    their own order, as their class representatives; the new ones follow in a seeded random order.
+    Growing an already-built sample this way reuses every finished unit of its journal.
+    """
+    import numpy as np
+
+    reps, strata = _strata(space)
+    if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= len(reps):
+        raise ValueError(f"--stratified must be 1..{len(reps)} (the classes of {space.name}), got {n}")
+    kept_reps = tuple(dict.fromkeys(space.representative(space.parse(a)).string for a in kept))
+    if len(kept_reps) > n:
+        raise ValueError(f"--keep lists {len(kept_reps)} classes, more than --stratified {n}")
+    keys = sorted(strata)
+    kept_set = set(kept_reps)
+    rng = np.random.default_rng(seed)
+    added = []
+    for key, count in zip(keys, _stratum_counts(strata, keys, n, len(reps))):
+        members = sorted(strata[key])
+        free = [m for m in members if m not in kept_set]
+        need = max(0, count - (len(members) - len(free)))
+        added.extend(free[j] for j in rng.choice(len(free), size=need, replace=False))
+    return kept_reps + tuple(added[i] for i in rng.permutation(len(added)))
 
 
 def stratified_classes(space: Any, n: int, seed: int) -> tuple[str, ...]:
@@ -117,11 +171,7 @@ def stratified_classes(space: Any, n: int, seed: int) -> tuple[str, ...]:
         raise ValueError(f"--stratified must be 1..{len(reps)} (the classes of {space.name}), got {n}")
     strata = _strata(space)[1]
     keys = sorted(strata)
-    share = np.array([n * len(strata[k]) / len(reps) for k in keys])
-    counts = np.floor(share).astype(int)
-    by_remainder = sorted(range(len(keys)), key=lambda i: (-(share[i] - counts[i]), keys[i]))
-    for i in by_remainder[: n - int(counts.sum())]:
-        counts[i] += 1
+    counts = _stratum_counts(strata, keys, n, len(reps))
     rng = np.random.default_rng(seed)
     chosen = [
         members[j]
