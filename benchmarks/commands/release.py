@@ -13,11 +13,18 @@ def register_release(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "release",
         help="write an immutable, versioned release (Parquet by task + manifest + dataset card)",
-        description="Turn a journal, a build folder (with journal.sqlite) or a table folder into OUT/NAME-VERSION: "
+        description="Turn a journal, a build folder (with journal.sqlite) or a table folder (or several, combined) "
+        "into OUT/NAME-VERSION: "
         "records partitioned by task, the architectures table, manifest.json (hashes, row counts, protocols, "
         "environment lock, provenance) and a generated README.md dataset card. Never overwrites a release.",
     )
-    p.add_argument("source", type=Path, help="journal.sqlite, a build folder, or a table folder")
+    p.add_argument(
+        "source",
+        type=Path,
+        nargs="+",
+        help="journal.sqlite, a build folder, or a table folder; several are combined into one release "
+        "(e.g. a profile per target): one space, no record twice, agreeing protocols and metric cards",
+    )
     p.add_argument("--name", required=True, help="release name, e.g. nb201-zc")
     p.add_argument("--version", required=True, help="semantic version X.Y.Z")
     p.add_argument(
@@ -36,10 +43,11 @@ def _release(args: argparse.Namespace) -> int:
         if not args.citation.is_file():
             raise CLIError(f"--citation {args.citation}: no such file")
         citation = args.citation.read_text()
-    command = ["archbench", "release", str(args.source), "--name", args.name, "--version", args.version]
+    sources = args.source[0] if len(args.source) == 1 else args.source
+    command = ["archbench", "release", *map(str, args.source), "--name", args.name, "--version", args.version]
     command += ["--out", str(args.out), "--licence", args.licence]
     out = release(
-        args.source,
+        sources,
         args.name,
         args.version,
         args.out,

@@ -127,8 +127,4 @@ def export_journal(journal_path: str | Path, table_dir: str | Path) -> Path:
     """
     from benchmarks.storage.store import export
 
-    def devices(meta: dict[str, Any]) -> dict[str, Any]:
-        found = [v for k, v in sorted(meta.items()) if k.startswith("hw_device:")]
-        return {"hw_devices": found} if found else {}
-
-    return export(journal_path, table_dir, overwrite=True, extra=devices)
+    return export(journal_path, table_dir, overwrite=True)

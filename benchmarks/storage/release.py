@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -74,6 +75,17 @@ def resolve_source(path: str | Path) -> Source:
     raise TableError(f"{path}: neither a journal, a build folder with journal.sqlite, nor a table folder")
 
 
+def resolve_sources(paths: str | Path | Sequence[str | Path]) -> Source:
+    """One source, or several joined by :func:`benchmarks.storage.combine.combine_sources` (e.g. a profile
+    per measurement target and a latency model's predictions)."""
+    from benchmarks.storage.combine import combine_sources
+
+    if isinstance(paths, (str, Path)):
+        return resolve_source(paths)
+    paths = list(paths)
+    return combine_sources([resolve_source(p) for p in paths], [str(p) for p in paths])
+
+
 def _split_by_task(records: pa.Table) -> dict[str, pa.Table]:
     if records.column("task").null_count:
         raise TableError("records without a task cannot be released (the task names the partition)")
@@ -85,7 +97,7 @@ def _split_by_task(records: pa.Table) -> dict[str, pa.Table]:
 
 
 def release(
-    source: str | Path,
+    source: str | Path | Sequence[str | Path],
     name: str,
     version: str,
     out: str | Path,
@@ -94,7 +106,8 @@ def release(
     citation: str | None = None,
     command: list[str] | None = None,
 ) -> Path:
-    """Write the release ``out/NAME-VERSION`` from a journal, build folder or table; refuses to overwrite.
+    """Write the release ``out/NAME-VERSION`` from a journal, build folder or table (or several, combined);
+    refuses to overwrite.
 
     ``command`` is recorded in the provenance (the CLI passes its own command line); ``citation`` is
     BibTeX added to the card beside the generated entry.
@@ -112,7 +125,7 @@ def release(
     target = Path(out) / f"{name}-{version}"
     if target.exists():
         raise TableError(f"{target} already exists: releases are immutable, choose a new --version")
-    src = resolve_source(source)
+    src = resolve_sources(source)
     parts = _split_by_task(src.records)
     with atomic_folder(target) as tmp:
         (tmp / "records").mkdir()
@@ -234,6 +247,7 @@ def dataset_card(manifest: dict[str, Any], citation: str | None = None, cid: str
     if command:
         lines += ["Command: " + md_code(" ".join(command)), ""]
     lines += _build_time_lines(manifest["provenance"])
+    lines += _hardware_lines(manifest.get("hw_devices", []))
     lines += [
         "Every number was measured under the protocol (or training recipe) its `protocol_hash` names; "
         "numbers under different protocols are different measurements and must not be compared or averaged "
@@ -307,6 +321,22 @@ def dataset_card(manifest: dict[str, Any], citation: str | None = None, cid: str
         "",
     ]
     return "\n".join(lines)
+
+
+def _hardware_lines(descriptors: list[dict[str, Any]]) -> list[str]:
+    """One line per profiling device: what it was, its allocator, threads and library versions."""
+    lines = []
+    for d in descriptors:
+        allocator = ", ".join(f"{k} {v}" for k, v in sorted((d.get("allocator") or {}).items())) or "unknown"
+        versions = ", ".join(f"{k} {v}" for k, v in sorted((d.get("versions") or {}).items()))
+        memory = d.get("memory_bytes")
+        lines.append(
+            f"- Measured on {md_code(str(d.get('label')))}: {d.get('cores')} cores"
+            + (f", {memory / 2**30:.1f} GiB" if memory else "")
+            + f", {d.get('threads')} thread(s) per measurement, allocator {md_text(allocator)}, "
+            f"torch {md_text(str(d.get('torch')))}" + (f", {md_text(versions)}" if versions else "") + "."
+        )
+    return ["Hardware (the device descriptors in `manifest.json`):", "", *lines, ""] if lines else []
 
 
 def _build_time_lines(provenance: dict[str, Any]) -> list[str]:

@@ -218,6 +218,8 @@ def from_table(path: str | Path) -> Source:
             meta[f"{section[:-1]}:{key}"] = value
     for threads in manifest.get("environment", {}).get("torch_threads", []):
         meta[f"threads:{threads}"] = threads
+    for descriptor in manifest.get("hw_devices", []):
+        meta[f"hw_device:{sha256_of(descriptor)[:16]}"] = descriptor
     provenance = {
         "table": str(Path(path).resolve()),
         "table_manifest_sha256": sha256_file(Path(path) / "manifest.json"),
@@ -243,7 +245,15 @@ def manifest_body(source: Source) -> dict[str, Any]:
             "torch_threads": sorted({v for k, v in meta.items() if k.startswith("threads:")}, key=str),
         },
         "provenance": {**source.provenance, "git_revision": git_revision()},
+        **device_descriptors(meta),
     }
+
+
+def device_descriptors(meta: dict[str, Any]) -> dict[str, Any]:
+    """``{"hw_devices": [...]}``: the descriptor (versions, memory, allocator, governor) of every device
+    that profiled units of the journal (its ``hw_device:<digest>`` entries); empty for no profiling."""
+    found = [v for k, v in sorted(meta.items()) if k.startswith("hw_device:")]
+    return {"hw_devices": found} if found else {}
 
 
 # ---- writing ---------------------------------------------------------------------------------------------
