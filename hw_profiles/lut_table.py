@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from hw_profiles.lut import profile_lut
+from hw_profiles.lut import LatencyLUT, profile_lut
 from hw_profiles.lut_study import RoundsMeasured, evaluate
 from hw_profiles.protocol import MeasurementProtocol
 
@@ -58,6 +58,44 @@ def measured_rounds(table: Any, protocol: MeasurementProtocol) -> dict[int, dict
         out[batch] = {a: [float(v) for v in vs] for a, vs in per_arch.items() if len(vs) == protocol.rounds}
     common = set.intersection(*(set(cells) for cells in out.values()))
     return {b: {a: v for a, v in cells.items() if a in common} for b, cells in out.items()}
+
+
+def lut_settings(lut: LatencyLUT) -> dict[str, Any]:
+    """Everything :func:`lut_from_settings` needs to predict again: shape, block latencies, corrections."""
+    return {
+        "C": lut.C,
+        "N": lut.N,
+        "resolution": lut.resolution,
+        "blocks": [{"key": r["key"], "batch": r["batch"], "latency_ms": r["latency_ms"]} for r in lut.rows],
+        "correction": {str(b): list(c) for b, c in sorted(lut.correction.items())},
+        "calibration": {str(b): c for b, c in sorted(lut.calibration.items())},
+    }
+
+
+def lut_from_settings(settings: dict[str, Any]) -> LatencyLUT:
+    """The fitted LUT a ``kind: lut`` protocol records (its predictions recomputed by the live code)."""
+    saved = settings["lut"]
+    lut = LatencyLUT(
+        MeasurementProtocol.from_dict(settings["measurement_protocol"]),
+        int(saved["C"]),
+        int(saved["N"]),
+        int(saved["resolution"]),
+        rows=[dict(r) for r in saved["blocks"]],
+        space=settings["space"],
+    )
+    lut.correction = {int(b): tuple(float(v) for v in c) for b, c in saved["correction"].items()}
+    lut.calibration = {int(b): str(c) for b, c in saved["calibration"].items()}
+    return lut
+
+
+def predict_record(settings: dict[str, Any], arch: str, metric: str) -> float:
+    """The LUT prediction a record of ``metric`` (``lut_latency_b<B>``) for ``arch`` holds, recomputed."""
+    import spaces
+
+    if not metric.startswith(METRIC_PREFIX):
+        raise ValueError(f"{metric!r} is not a LUT prediction ({METRIC_PREFIX}<batch>)")
+    batch = int(metric[len(METRIC_PREFIX) :])
+    return float(lut_from_settings(settings).predict(spaces.get(settings["space"]).parse(arch), batch))
 
 
 def write_lut_table(
@@ -111,7 +149,8 @@ def write_lut_table(
         "held_out_architectures": len(held_out),
         "split_seed": seed,
         "held_out": {str(b): s for b, s in summary.items()},
-        "lut_blocks_sha256": sha256_of(lut.rows),
+        "fit": sorted(a.string for a in fit),
+        "lut": lut_settings(lut),
     }
     protocol_hash = sha256_of(settings)
     device = table.records["device"].dropna().iloc[0]

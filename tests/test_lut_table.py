@@ -45,7 +45,7 @@ def profiled(tmp_path_factory):
 
 def test_the_lut_table_predicts_every_cell_and_says_how_good_it_is(profiled):
     """Every cell of the space gets lut_latency_b<B> marked predicted; the protocol records the held-out check."""
-    root, archs, folder, reports = profiled
+    root, _, folder, reports = profiled
     table = open_table(folder)
     records = table.records
     assert set(records.metric) == {"lut_latency_b1", "lut_latency_b2"}
@@ -129,3 +129,29 @@ def test_the_lut_table_refuses_too_few_cells_and_an_existing_folder(profiled, tm
     with pytest.raises(ValueError, match="already exists"):
         write_lut_table(root / "eager" / "table", folder.parent)
     assert not (tmp_path / "x").exists()
+
+
+def test_reverify_recomputes_lut_predictions_and_leaves_measurements_out(profiled, tmp_path):
+    """A LUT record is recomputed bit-identically from the settings its manifest holds; a measured latency
+    is left out with its reason; a changed block latency in the manifest changes the recomputation."""
+    from benchmarks.pipeline.reverify import comparable, pick_records, recompute
+    from hw_profiles.lut_table import lut_from_settings, predict_record
+
+    root, _, folder, _ = profiled
+    table = open_table(release([root / "eager" / "table", folder], "tiny-cpu", "0.1.0", tmp_path))
+    rows, why = comparable(table, pick_records(table, 3, seed=1))
+    assert set(rows.metric) == {"lut_latency_b1", "lut_latency_b2"} and len(rows) == 6
+    assert "hardware measurements" in why and "latency_b1" in why
+    checks = recompute(table, rows)
+    assert len(checks) == 6 and all(c.agrees and c.exact_expected for c in checks)
+    settings = next(s for s in table.manifest["protocols"].values() if s["kind"] == "lut")
+    arch = rows.arch.iloc[0]
+    before = predict_record(settings, arch, "lut_latency_b1")
+    lut = lut_from_settings(settings)
+    used = {u.block.key for g in lut.blocks(NB201.parse(arch)) for u in g.uses}
+    for block in settings["lut"]["blocks"]:
+        if block["key"] in used and block["batch"] == 1:
+            block["latency_ms"] *= 2
+    assert predict_record(settings, arch, "lut_latency_b1") != before
+    with pytest.raises(ValueError, match="not a LUT prediction"):
+        predict_record(settings, arch, "latency_b1")

@@ -62,6 +62,17 @@ CONDITION_SENSITIVE = frozenset({"ntk", "meco", "jacob_cov", "linear_regions", "
 tolerance, so they are compared only where results must be bit-identical."""
 
 
+def _lut_prediction(settings: dict[str, Any], arch: str, metric: str) -> float:
+    from hw_profiles.lut_table import predict_record
+
+    return predict_record(settings, arch, metric)
+
+
+MODEL_RECOMPUTERS = {"lut": _lut_prediction}
+"""Protocol kinds whose records a model predicted from settings the manifest holds: each recomputes one
+record ``(settings, arch, metric) -> value`` with the live code, bit-identically (plain arithmetic)."""
+
+
 def same_machine(manifest: dict[str, Any]) -> bool:
     """Whether results should be bit-identical here: the table's CPU (model and kernel ISA flags) and
     the versions of torch, numpy and scipy it was built with."""
@@ -98,6 +109,16 @@ def comparable(table: Any, rows: pd.DataFrame) -> tuple[pd.DataFrame, str]:
     :data:`CONDITION_SENSITIVE` proxies cannot be held to a tolerance and are left out.
     """
     reasons = []
+    protocols = table.manifest.get("protocols", {})
+    measured = (
+        rows["protocol_hash"].astype(str).map(lambda h: protocols.get(h, {}).get("kind") == "measurement")
+    )
+    if measured.any():
+        dropped = sorted(set(rows.loc[measured, "metric"].astype(str)))
+        rows = rows[~measured]
+        reasons.append(
+            f"hardware measurements (a re-run measures again, it cannot recompute): {', '.join(dropped)}"
+        )
     stale = stale_revisions(table, set(rows["metric"].astype(str)))
     if stale:
         rows = rows[~rows["metric"].isin(stale)]
@@ -176,6 +197,24 @@ def recompute(table: Any, rows: pd.DataFrame) -> list[Recheck]:
         out: list[Recheck] = []
         runs: dict[tuple, list[dict[str, Any]]] = {}
         for row in rows.itertuples(index=False):
+            settings = manifest.get("protocols", {}).get(str(row.protocol_hash), {})
+            if (
+                settings.get("kind") in MODEL_RECOMPUTERS
+            ):  # a model's prediction: recomputed from its settings
+                value = MODEL_RECOMPUTERS[settings["kind"]](settings, str(row.arch), str(row.metric))
+                out.append(
+                    Recheck(
+                        str(row.metric),
+                        str(row.arch),
+                        int(row.seed),
+                        0.0,
+                        float(row.value),
+                        value,
+                        True,
+                        False,
+                    )
+                )
+                continue
             unit = _unit_for(row, manifest, str(row.space))
             key = (unit.kind, unit.arch, unit.task, unit.seed, row.protocol_hash, unit.proxies)
             if key not in runs:
