@@ -155,3 +155,33 @@ def test_reverify_recomputes_lut_predictions_and_leaves_measurements_out(profile
     assert predict_record(settings, arch, "lut_latency_b1") != before
     with pytest.raises(ValueError, match="not a LUT prediction"):
         predict_record(settings, arch, "latency_b1")
+
+
+def test_lut_table_script_prints_held_out_figures_and_refuses_bad_input(profiled, tmp_path, capsys):
+    """scripts/lut_table.py: the held-out figures per batch, then the table; a bad profile path exits 2."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).parents[1] / "scripts" / "lut_table.py"
+    spec = importlib.util.spec_from_file_location("lut_table_script", path)
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    root, _, _, _ = profiled
+    assert (
+        script.main(
+            [
+                str(root / "eager" / "table"),
+                "--fit",
+                "10",
+                "--calibration",
+                "kind",
+                "--out",
+                str(tmp_path / "l"),
+            ]
+        )
+        == 0
+    )
+    out = capsys.readouterr().out
+    assert "batch 1: kind; held-out 6: within +-10 %" in out and "halves ceiling" in out
+    assert script.main([str(tmp_path / "missing"), "--out", str(tmp_path / "m")]) == 2
+    assert "lut_table: error:" in capsys.readouterr().err and not (tmp_path / "m").exists()
