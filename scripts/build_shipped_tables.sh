@@ -18,6 +18,12 @@ common=(--space nb201 --task fmnist14k --batch-size 64 --resolution 12 --build-o
 "$ab" build "${common[@]}" --stratified 300 --seed 0 --out "$work/fmnist" \
     --proxies ntk,epe_nas,grad_sign --train-epochs 2 --train-seeds 0,1 --train-batch-size 128
 "$ab" release "$work/fmnist" --name nb201-fmnist --version 1.0.0 --out "$work/releases" --licence CC-BY-4.0
+# 3) 1.1.0 grows the trained sample to 1,000 classes: the 300 stay (--keep lists them; their units are
+#    done), each live-op stratum is topped up to its share of 1,000; ntk and epe_nas for the new classes
+#    (grad_sign stays at the 300: the installed revision 2 must not mix with the journal's revision 1)
+"$ab" build "${common[@]}" --stratified 1000 --keep scripts/releases/nb201-fmnist-trained-300.txt --seed 0 \
+    --out "$work/fmnist" --proxies ntk,epe_nas --train-epochs 2 --train-seeds 0,1 --train-batch-size 128
+"$ab" release "$work/fmnist" --name nb201-fmnist --version 1.1.0 --out "$work/releases" --licence CC-BY-4.0
 
 # nb201-shapes: data-free metrics at the published size (C=16, N=5) on the three NB201 input shapes,
 # one journal; input=random because these metrics never read data (no CIFAR/ImageNet files needed).
@@ -26,3 +32,18 @@ for task in cifar10 imagenet16-120 cifar100; do
         --proxies params,flops,synflow,logsynflow,l2_norm --workers 2 --quiet --out "$work/shapes"
 done
 "$ab" release "$work/shapes" --name nb201-shapes --version 1.0.0 --out "$work/releases" --licence CC-BY-4.0
+
+# nb201-cpu: latency on this CPU at the published size (C=16, N=5, 32 px), 500 cells stratified by
+# live-op mix, batch 1 and 64, PyTorch eager and ONNX Runtime, 2 interleaved rounds (min of the rounds),
+# one thread, one unit at a time on a quiet machine; then the LUT, calibrated on 100 of the eager cells
+# and judged on the other 400, predicting all 15,625 cells; one release of the three. glibc keeps freed
+# batch-64 buffers mapped (docs/hw_profiles.md, "The allocator"), so latencies do not depend on malloc's
+# history; the device descriptors record both variables.
+export MALLOC_MMAP_THRESHOLD_=4294967296 MALLOC_TRIM_THRESHOLD_=4294967296
+for device in cpu onnxruntime-cpu; do
+    "$ab" profile --space nb201 --task cifar10 --device "$device" --batch 1,64 --stratified 500 --seed 0 \
+        --rounds 2 --warmup 2 --repeats 3 --metrics latency --threads 1 --workers 1 --quiet --out "$work/cpu/$device"
+done
+python scripts/lut_table.py "$work/cpu/cpu/table" --fit 100 --seed 0 --out "$work/cpu/lut"
+"$ab" release "$work/cpu/cpu" "$work/cpu/onnxruntime-cpu" "$work/cpu/lut/table" --name nb201-cpu --version 1.0.0 \
+    --out "$work/releases" --licence CC-BY-4.0
