@@ -92,7 +92,11 @@ def test_a_release_combines_a_profile_and_its_lut(profiled, tmp_path):
     assert set(table.records.provenance) == {"measured", "predicted"}
     assert len(table.manifest["protocols"]) == 2
     assert table.manifest["hw_devices"] and "allocator" in table.manifest["hw_devices"][0]
-    assert "Hardware (the device descriptors" in (out / "README.md").read_text()
+    card = (out / "README.md").read_text()
+    assert "Hardware (the device descriptors" in card
+    # one settings table per kind; the LUT's block latencies are summarised, not dumped into the card
+    assert "### Protocols (lut)" in card and "### Protocols (measurement)" in card
+    assert "entries: in manifest.json)" in card and max(len(line) for line in card.splitlines()) < 4000
     arch = NB201.parse(archs[0]).string
     measured = table.value(arch=arch, metric="latency_b1")
     predicted = table.value(arch=arch, metric="lut_latency_b1")

@@ -178,19 +178,35 @@ def summary(records: pa.Table, archs: pa.Table) -> dict[str, Any]:
 
 
 # ---- the dataset card ---------------------------------------------------------------------------------------
+CARD_CELL_CHARS = 160
+"""A setting whose text is longer (a LUT's block latencies, a list of fitted architectures) is summarised
+in the card; ``manifest.json`` holds it whole."""
+
+
 def _cell(value: Any) -> str:
     text = json.dumps(value, sort_keys=True) if isinstance(value, dict | list) else str(value)
+    if len(text) > CARD_CELL_CHARS:
+        size = f"{len(value)} entries" if isinstance(value, dict | list) else f"{len(text)} characters"
+        text = f"({size}: in manifest.json)"
     return md_text(text)
 
 
 def _settings_table(settings: dict[str, dict[str, Any]], title: str) -> list[str]:
+    """One Markdown table per kind of settings (e.g. measurement protocols, a LUT model's)."""
     if not settings:
         return []
-    keys = sorted({k for s in settings.values() for k in s})
-    lines = [f"### {title}", "", "| hash | " + " | ".join(keys) + " |", "|---" * (len(keys) + 1) + "|"]
-    for digest, fields in sorted(settings.items()):
-        lines.append(f"| `{digest[:12]}` | " + " | ".join(_cell(fields.get(k, "")) for k in keys) + " |")
-    return [*lines, ""]
+    kinds: dict[str, dict[str, dict[str, Any]]] = {}
+    for digest, fields in settings.items():
+        kinds.setdefault(str(fields.get("kind", "")), {})[digest] = fields
+    lines = []
+    for kind, group in sorted(kinds.items()):
+        keys = sorted({k for s in group.values() for k in s})
+        heading = f"### {title}" + (f" ({kind})" if kind and len(kinds) > 1 else "")
+        lines += [heading, "", "| hash | " + " | ".join(keys) + " |", "|---" * (len(keys) + 1) + "|"]
+        for digest, fields in sorted(group.items()):
+            lines.append(f"| `{digest[:12]}` | " + " | ".join(_cell(fields.get(k, "")) for k in keys) + " |")
+        lines.append("")
+    return lines
 
 
 def _bibtex(manifest: dict[str, Any]) -> str:
