@@ -185,6 +185,21 @@ def test_cli_tables_list_show_verify_and_bad_names(tmp_path, built):
         assert manifest["name"] in shown.stdout
 
 
+def _stratum(space, arch):
+    """The live-op multiset a stratified sample groups ``arch``'s class by."""
+    return tuple(sorted(op for op in space.graph(arch).ops if op not in ("input", "output")))
+
+
+def _strata_sizes(space):
+    """Classes per stratum over the whole space, and the number of classes."""
+    from collections import Counter
+
+    reps = {}
+    for a in space.enumerate():
+        reps.setdefault(a.arch_id, space.representative(a))
+    return Counter(_stratum(space, a) for a in reps.values()), len(reps)
+
+
 def test_stratified_classes_follow_the_space_mix():
     """A stratified sample holds each live-op stratum's proportional share, distinct classes, seeded."""
     from collections import Counter
@@ -200,16 +215,10 @@ def test_stratified_classes_follow_the_space_mix():
     assert len({a.arch_id for a in parsed}) == 200
     assert all(space.representative(a).string == a.string for a in parsed)
 
-    def stratum(a):
-        return tuple(sorted(op for op in space.graph(a).ops if op not in ("input", "output")))
-
-    reps = {}
-    for a in space.enumerate():
-        reps.setdefault(a.arch_id, space.representative(a))
-    everywhere = Counter(stratum(a) for a in reps.values())
-    sampled = Counter(stratum(a) for a in parsed)
+    everywhere, total = _strata_sizes(space)
+    sampled = Counter(_stratum(space, a) for a in parsed)
     for key, size in everywhere.items():  # largest remainder: floor or ceil of the exact share
-        share = 200 * size / len(reps)
+        share = 200 * size / total
         assert int(share) <= sampled.get(key, 0) <= int(share) + 1
     with pytest.raises(ValueError, match=r"--stratified must be 1\.\.6466"):
         select_architectures(space, stratified=0, seed=0)
@@ -232,17 +241,11 @@ def test_a_grown_stratified_sample_keeps_its_classes_and_the_space_mix(tmp_path)
     parsed = [space.parse(a) for a in grown]
     assert len({a.arch_id for a in parsed}) == len(grown)
 
-    def stratum(a):
-        return tuple(sorted(op for op in space.graph(a).ops if op not in ("input", "output")))
-
-    reps = {}
-    for a in space.enumerate():
-        reps.setdefault(a.arch_id, space.representative(a))
-    everywhere = Counter(stratum(a) for a in reps.values())
-    sampled = Counter(stratum(a) for a in parsed)
-    kept = Counter(stratum(space.parse(a)) for a in small)
+    everywhere, total = _strata_sizes(space)
+    sampled = Counter(_stratum(space, a) for a in parsed)
+    kept = Counter(_stratum(space, space.parse(a)) for a in small)
     for key, size in everywhere.items():  # its share, or the kept classes where they already exceed it
-        share = 200 * size / len(reps)
+        share = 200 * size / total
         assert max(int(share), kept[key]) <= sampled.get(key, 0) <= max(int(share) + 1, kept[key])
     assert 200 <= len(grown) <= 200 + sum(kept.values())
     # a member spelling in the file counts as its class representative
