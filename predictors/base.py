@@ -219,6 +219,7 @@ for _name, _target in {
     "mlp_ensemble": "predictors.mlp:MLPEnsemblePredictor",
     "gnn": "predictors.gnn:GNNPredictor",
     "best_feature": "predictors.baselines:BestFeaturePredictor",
+    "vote": "predictors.baselines:VotePredictor",
 }.items():
     PREDICTORS.register(_name, _target)
 

@@ -173,3 +173,24 @@ def test_every_model_chooses_by_cv_inside_the_training_split_only(truth, monkeyp
     assert {r.tobytes() for r in predicts[-1]} >= test_keys and len(predicts[-1]) == 40
     chosen = result.runs["params"].iloc[0]
     assert result.runs["cv_kendall"].notna().all() and "members" not in chosen  # CV-only settings stay out
+
+
+def test_the_vote_predictor_is_the_papers_vote_against_its_training_rows():
+    """Predicting the training rows themselves gives each its Copeland score among them, exactly
+    proxies.ensemble.vote's (plus the half win of the tie with itself), with directions from the data."""
+    import numpy as np
+
+    from predictors.base import make_predictor
+    from proxies.ensemble import vote
+
+    rng = np.random.default_rng(3)
+    X = np.round(rng.normal(size=(40, 3)), 1)  # rounded: tied votes happen
+    y = X @ np.array([1.0, 0.5, -2.0]) + rng.normal(0, 0.1, 40)
+    model = make_predictor("vote").fit(X, y)
+    scores = {f"p{c}": {str(i): float(X[i, c]) for i in range(40)} for c in range(3)}
+    wins = vote(scores, proxies=None, higher_is_better={"p0": True, "p1": True, "p2": False})
+    expected = np.array([wins[str(i)] for i in range(40)])
+    assert np.allclose(model.predict(X).mean * 40 - 0.5, expected, atol=1e-12)
+    # a new architecture's score is its share of wins against the 40 reference rows, alone or in a batch
+    new = rng.normal(size=(5, 3))
+    assert np.array_equal(model.predict(new).mean[[2]], model.predict(new[2:3]).mean)
