@@ -116,8 +116,9 @@ def test_a_failing_expression_is_status_nan_with_its_reason(monkeypatch, one_tor
 
 @pytest.fixture(scope="module")
 def small_table() -> Table:
-    """The shipped nb201-fmnist table cut to 30 of its trained classes (the real protocol and truth)."""
-    table = open_table("nb201-fmnist")
+    """The shipped nb201-fmnist 1.0.0 (where every trained class has every proxy, grad_sign included) cut
+    to 30 of its trained classes (the real protocol and truth)."""
+    table = open_table("nb201-fmnist-1.0.0")
     trained = sorted(table.filter(metric="val_acc", status="ok")["arch_id"].astype(str).unique())[:30]
     records = table.records[table.records["arch_id"].astype(str).isin(trained)]
     archs = table.archs[table.archs["arch_id"].astype(str).isin(trained)]

@@ -354,9 +354,12 @@ def correlation_report(
     rows = []
     for column in columns:
         ok = healthy[column.name].notna()
-        seconds = table.filter(
-            metric=column.metric, task=task, status="ok", protocol_hash=column.protocol_hash or protocol_hash
-        )["seconds"]
+        records = table.filter(
+            metric=column.metric, task=task, protocol_hash=column.protocol_hash or protocol_hash
+        )
+        seconds = records.loc[records["status"] == "ok", "seconds"]
+        # failed: a record that says so (error, nan, ...); a class never computed is not a failure
+        failed_ids = set(records.loc[records["status"] != "ok", "arch_id"].astype(str))
         rows.append(
             _row(
                 column.name,
@@ -364,7 +367,7 @@ def correlation_report(
                 healthy.loc[ok, "target"].to_numpy(),
                 n_boot,
                 n_degenerate=n_degenerate,
-                n_failed=int((~ok).sum()),
+                n_failed=int((~ok & healthy.index.astype(str).isin(failed_ids)).sum()),
                 median_seconds=float(seconds.median()) if len(seconds) else float("nan"),
                 higher_is_better=table.metrics.get(column.metric, {}).get("higher_is_better", True),
             )
