@@ -41,3 +41,15 @@ def test_the_latency_step_refuses_a_table_of_another_space(tmp_path, monkeypatch
     monkeypatch.setattr(table_module, "open_table", lambda path: fake)
     with pytest.raises(ValueError, match="not an NB201 table"):
         demo_latency(tmp_path, tmp_path, (), "fmnist14k", Console(width=200))
+
+
+def test_the_demo_compares_only_the_classes_it_rebuilt():
+    """The live comparison sees only the rebuilt classes' records: an OUT folder that holds an earlier
+    run's other classes (a --live demo's 60, say) no longer makes the shipped answer fail."""
+    from benchmarks.commands.demo import _only
+
+    table = open_table("nb201-fmnist-1.0.0")
+    archs = tuple(table.archs["arch"].iloc[[3, 7]])
+    cut = _only(table, archs)
+    assert set(cut.records["arch"]) == set(archs) == set(cut.archs["arch"])
+    assert len(cut.records) == len(table.records[table.records["arch"].isin(archs)])
