@@ -49,7 +49,7 @@ def test_the_demo_compares_only_the_classes_it_rebuilt():
     from benchmarks.commands.demo import _only
 
     table = open_table("nb201-fmnist-1.0.0")
-    archs = tuple(table.archs["arch"].iloc[[3, 7]])
+    archs = tuple(table.records["arch"].astype(str).drop_duplicates().iloc[[3, 700]])
     cut = _only(table, archs)
     assert set(cut.records["arch"]) == set(archs) == set(cut.archs["arch"])
     assert len(cut.records) == len(table.records[table.records["arch"].isin(archs)])
