@@ -199,32 +199,14 @@ def test_a_malformed_budget_is_one_argparse_line(capsys, tmp_path, budget):
 
 
 def test_transfer_refuses_a_missing_or_bad_expression_file(capsys, tmp_path):
-    code, _, err = _call(
-        capsys,
-        "proxies",
-        "transfer",
-        tmp_path / "none.json",
-        "--table",
-        "nb201-fmnist",
-        "--target",
-        "val_acc",
-        "--out",
-        tmp_path / "t",
-    )
+    def transfer(expression):
+        args = ("--table", "nb201-fmnist", "--target", "val_acc", "--out", tmp_path / "t")
+        return _call(capsys, "proxies", "transfer", expression, *args)
+
+    code, _, err = transfer(tmp_path / "none.json")
     assert code == 2 and "no expression file" in err and err.count("\n") == 1
     (tmp_path / "bad.json").write_text("{")
-    code, _, err = _call(
-        capsys,
-        "proxies",
-        "transfer",
-        tmp_path / "bad.json",
-        "--table",
-        "nb201-fmnist",
-        "--target",
-        "val_acc",
-        "--out",
-        tmp_path / "t",
-    )
+    code, _, err = transfer(tmp_path / "bad.json")
     assert code == 2 and "is not JSON" in err and not (tmp_path / "t").exists()
 
 

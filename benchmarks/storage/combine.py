@@ -22,7 +22,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from benchmarks.storage.store import Source, TableError
+from benchmarks.storage.store import Source, TableError, recorded_build
 
 MERGED_CARD_FIELDS = ("target",)
 """Metric-card fields that may differ between sources; the combined card lists their values."""
@@ -90,11 +90,7 @@ def _refuse_duplicates(records: pa.Table) -> None:
 
 
 def _provenance(sources: Sequence[Source], names: Sequence[str]) -> dict[str, Any]:
-    builds = [
-        s.provenance.get("build") or (s.provenance.get("table_provenance") or {}).get("build")
-        for s in sources
-    ]
-    builds = [b for b in builds if b]
+    builds = [b for b in (recorded_build(s.provenance) for s in sources) if b]
     out: dict[str, Any] = {"sources": [{"name": n, **s.provenance} for n, s in zip(names, sources)]}
     if builds:
         out["build"] = {

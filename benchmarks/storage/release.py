@@ -43,6 +43,7 @@ from benchmarks.storage.store import (
     from_table,
     manifest_body,
     partition_name,
+    recorded_build,
     sha256_file,
     write_manifest,
     write_parquet,
@@ -359,7 +360,7 @@ def _build_time_lines(provenance: dict[str, Any]) -> list[str]:
     """What the build cost: its sessions' wall time (from the journal's session records)."""
     from benchmarks.storage.progress import format_duration
 
-    build = provenance.get("build") or (provenance.get("table_provenance") or {}).get("build")
+    build = recorded_build(provenance)
     if not build or not build.get("sessions"):
         return []
     sessions = build["sessions"]

@@ -249,6 +249,12 @@ def manifest_body(source: Source) -> dict[str, Any]:
     }
 
 
+def recorded_build(provenance: dict[str, Any]) -> dict[str, Any] | None:
+    """The build record (wall time, sessions) a source's or manifest's provenance holds: its own, or the
+    table's it was read from (:func:`from_table`); None when none was recorded."""
+    return provenance.get("build") or (provenance.get("table_provenance") or {}).get("build")
+
+
 def device_descriptors(meta: dict[str, Any]) -> dict[str, Any]:
     """``{"hw_devices": [...]}``: the descriptor (versions, memory, allocator, governor) of every device
     that profiled units of the journal (its ``hw_device:<digest>`` entries); empty for no profiling."""
@@ -277,13 +283,8 @@ def export(
     journal_path: str | Path,
     out_dir: str | Path,
     overwrite: bool = False,
-    extra: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
 ) -> Path:
-    """Export the journal to a table folder at ``out_dir`` (atomic: all files or none).
-
-    ``extra(meta)`` returns more manifest sections from the journal's metadata (e.g. the device
-    descriptors of a profile table), written in the same atomic step.
-    """
+    """Export the journal to a table folder at ``out_dir`` (atomic: all files or none)."""
     out_dir = Path(out_dir)
     if not Path(journal_path).is_file():
         raise TableError(f"{journal_path}: no such journal")
@@ -295,8 +296,7 @@ def export(
             "records.parquet": write_parquet(source.records, tmp / "records.parquet"),
             "architectures.parquet": write_parquet(source.archs, tmp / "architectures.parquet"),
         }
-        more = extra(source.meta) if extra is not None else {}
-        write_manifest(tmp, {**manifest_body(source), **more, "layout": "table", "files": files})
+        write_manifest(tmp, {**manifest_body(source), "layout": "table", "files": files})
     return out_dir
 
 
