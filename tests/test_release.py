@@ -265,7 +265,32 @@ def test_cli_release_and_bad_input(shared, tmp_path, capsys):
             ["release", str(tmp_path / "no"), "--name", "cli", "--version", "2.0.1", "--out", str(out)],
             "no such",
         ),
+        (
+            ["release", str(shared.root), "--name", "cli", "--version", "2.0.2", "--out", str(out)]
+            + ["--notes", str(tmp_path / "no-notes.md")],
+            "--notes",
+        ),
     ]:
         assert main(argv) == 2
         err = capsys.readouterr().err.strip().splitlines()
         assert len(err) == 1 and fragment in err[0], err
+
+
+def test_release_notes_reach_the_card_and_the_content_id(shared, tmp_path):
+    """``--notes`` Markdown becomes the card's Notes section and is kept in the manifest (so the content id
+    pins it); a bound such as ``x <= 3`` is text, not a tag."""
+    notes = tmp_path / "notes.md"
+    notes.write_text("Left out: `linear_regions` (saturated, x <= 3).\n\n- one\n- two\n")
+    out = tmp_path / "rel"
+    argv = ["release", str(shared.root), "--name", "noted", "--version", "1.0.0", "--out", str(out)]
+    assert main([*argv, "--notes", str(notes)]) == 0
+    folder = out / "noted-1.0.0"
+    manifest = read_manifest(folder)
+    assert manifest["notes"] == notes.read_text().strip()
+    assert manifest["provenance"]["command"][-2:] == ["--notes", str(notes)]
+    card = (folder / "README.md").read_text()
+    notes_at, files_at = card.index("## Notes\n"), card.index("## Files\n")
+    assert notes_at < files_at and notes.read_text().strip() in card[notes_at:files_at]
+    plain = release(shared.root, "noted", "1.0.0", tmp_path / "plain")
+    assert "## Notes" not in (plain / "README.md").read_text() and "notes" not in read_manifest(plain)
+    assert open_table(folder).manifest["notes"] == manifest["notes"]  # opens hash-checked

@@ -340,6 +340,10 @@ def test_hostile_names_in_a_release_card_inject_nothing(tmp_path):
         ({"licence": "CC-BY-4.0\nmalicious: true"}, "is not an SPDX-style id"),
         ({"licence": ""}, "is not an SPDX-style id"),
         ({"citation": "@misc{x}\n```\n<script>alert(1)</script>"}, "plain BibTeX text"),
+        ({"notes": "left out: x <script>alert(1)</script>"}, "no HTML tags"),
+        ({"notes": "<!-- hidden -->"}, "no HTML tags"),
+        ({"notes": " \n "}, "non-empty Markdown"),
+        ({"notes": "a\x00b"}, "no control characters"),
     ],
 )
 def test_release_refuses_values_that_would_escape_the_card(shared, tmp_path, options, message):

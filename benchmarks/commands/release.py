@@ -32,20 +32,37 @@ def register_release(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--licence", default="CC-BY-4.0", help="data licence (default: CC-BY-4.0)")
     p.add_argument("--citation", type=Path, default=None, help="BibTeX file to add to the card's citation")
+    p.add_argument(
+        "--notes",
+        type=Path,
+        default=None,
+        help="Markdown file of notes for the card's Notes section (what the release leaves out, and why)",
+    )
     p.set_defaults(func=_release)
+
+
+def _text_file(path: Path | None, flag: str) -> str | None:
+    """The text of an optional ``--citation`` / ``--notes`` file; CLIError if it is not a readable file."""
+    if path is None:
+        return None
+    if not path.is_file():
+        raise CLIError(f"{flag} {path}: no such file")
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise CLIError(f"{flag} {path}: not UTF-8 text") from None
 
 
 def _release(args: argparse.Namespace) -> int:
     from benchmarks.storage.release import release
 
-    citation = None
-    if args.citation is not None:
-        if not args.citation.is_file():
-            raise CLIError(f"--citation {args.citation}: no such file")
-        citation = args.citation.read_text()
+    citation = _text_file(args.citation, "--citation")
+    notes = _text_file(args.notes, "--notes")
     sources = args.source[0] if len(args.source) == 1 else args.source
     command = ["archbench", "release", *map(str, args.source), "--name", args.name, "--version", args.version]
     command += ["--out", str(args.out), "--licence", args.licence]
+    for flag, path in (("--citation", args.citation), ("--notes", args.notes)):
+        command += [flag, str(path)] if path is not None else []
     out = release(
         sources,
         args.name,
@@ -53,6 +70,7 @@ def _release(args: argparse.Namespace) -> int:
         args.out,
         licence=args.licence,
         citation=citation,
+        notes=notes,
         command=command,
     )
     print(f"release: {out}")

@@ -87,6 +87,10 @@ def resolve_sources(paths: str | Path | Sequence[str | Path]) -> Source:
     return combine_sources([resolve_source(p) for p in paths], [str(p) for p in paths])
 
 
+_HTML_TAG = re.compile(r"<[A-Za-z!/?]")
+"""The start of an HTML tag, comment or declaration: notes are Markdown only, so the card renders safely."""
+
+
 def _split_by_task(records: pa.Table) -> dict[str, pa.Table]:
     if records.column("task").null_count:
         raise TableError("records without a task cannot be released (the task names the partition)")
@@ -105,13 +109,15 @@ def release(
     *,
     licence: str = DEFAULT_LICENCE,
     citation: str | None = None,
+    notes: str | None = None,
     command: list[str] | None = None,
 ) -> Path:
     """Write the release ``out/NAME-VERSION`` from a journal, build folder or table (or several, combined);
     refuses to overwrite.
 
     ``command`` is recorded in the provenance (the CLI passes its own command line); ``citation`` is
-    BibTeX added to the card beside the generated entry.
+    BibTeX added to the card beside the generated entry; ``notes`` is Markdown for the card's Notes
+    section (what the release leaves out and why, caveats), kept in the manifest too.
     """
     if not _NAME.match(name):
         raise ValueError(f"release name {name!r} must be lower-case letters, digits, '.', '_' or '-'")
@@ -123,6 +129,10 @@ def release(
         )
     if citation is not None and ("```" in citation or any(c < " " and c not in "\n\t" for c in citation)):
         raise ValueError("citation must be plain BibTeX text (no ``` fences, no control characters)")
+    if notes is not None:
+        notes = notes.strip()
+        if not notes or any(c < " " and c not in "\n\t" for c in notes) or _HTML_TAG.search(notes):
+            raise ValueError("notes must be non-empty Markdown text (no control characters, no HTML tags)")
     target = Path(out) / f"{name}-{version}"
     if target.exists():
         raise TableError(f"{target} already exists: releases are immutable, choose a new --version")
@@ -153,6 +163,8 @@ def release(
         }
         if citation:
             manifest["citation"] = citation
+        if notes:
+            manifest["notes"] = notes
         (tmp / "README.md").write_text(dataset_card(manifest, citation, content_id(manifest)))
         files["README.md"] = {
             "sha256": sha256_file(tmp / "README.md"),
@@ -287,6 +299,8 @@ def dataset_card(manifest: dict[str, Any], citation: str | None = None, cid: str
             f"| {md_code(metric)} | {_cell(card.get('kind', '?'))} | {_cell(card.get('unit', '?'))} | {better} | {seeds} | "
             f"{statuses.get('ok', 0):,} | {failed} | {source} |"
         )
+    if manifest.get("notes"):
+        lines += ["", "## Notes", "", manifest["notes"]]
     lines += ["", "## Files", "", "| file | rows | bytes | SHA-256 |", "|---|---|---|---|"]
     for file, entry in sorted(manifest["files"].items()):
         lines.append(
