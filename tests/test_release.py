@@ -266,8 +266,8 @@ def test_cli_release_and_bad_input(shared, tmp_path, capsys):
             "no such",
         ),
         (
-            ["release", str(shared.root), "--name", "cli", "--version", "2.0.2", "--out", str(out)]
-            + ["--notes", str(tmp_path / "no-notes.md")],
+            ["release", str(shared.root), "--name", "cli", "--version", "2.0.2", "--out", str(out), "--notes"]
+            + [str(tmp_path / "no-notes.md")],
             "--notes",
         ),
     ]:
