@@ -255,6 +255,7 @@ def test_cli_release_and_bad_input(shared, tmp_path, capsys):
     )
     shown = pd.read_csv(io.StringIO(capsys.readouterr().out))
     assert shown["metric"].tolist() == ["params"] and shown["arch"].tolist() == [ALL_CONV]
+    missing = str(tmp_path / "no-notes.md")
     for argv, fragment in [
         (
             ["release", str(shared.root), "--name", "cli", "--version", "2.0.0", "--out", str(out)],
@@ -266,8 +267,18 @@ def test_cli_release_and_bad_input(shared, tmp_path, capsys):
             "no such",
         ),
         (
-            ["release", str(shared.root), "--name", "cli", "--version", "2.0.2", "--out", str(out), "--notes"]
-            + [str(tmp_path / "no-notes.md")],
+            [
+                "release",
+                str(shared.root),
+                "--name",
+                "cli",
+                "--version",
+                "2.0.2",
+                "--out",
+                str(out),
+                "--notes",
+                missing,
+            ],
             "--notes",
         ),
     ]:
