@@ -32,6 +32,14 @@ for task in cifar10 imagenet16-120 cifar100; do
         --proxies params,flops,synflow,logsynflow,l2_norm --workers 2 --quiet --out "$work/shapes"
 done
 "$ab" release "$work/shapes" --name nb201-shapes --version 1.0.0 --out "$work/releases" --licence CC-BY-4.0
+# 1.1.0 adds zen (about 0.7 s per class at 32 px, 0.2 s at 16 px) to the same journal and protocol; the card's
+# notes say which data-free proxies are left out and why (scripts/releases/nb201-shapes-notes.md)
+for task in cifar10 imagenet16-120 cifar100; do
+    "$ab" build --space nb201 --task "$task" --all-unique --input random --build-options C=16,N=5 \
+        --proxies zen --workers 2 --quiet --out "$work/shapes"
+done
+"$ab" release "$work/shapes" --name nb201-shapes --version 1.1.0 --out "$work/releases" --licence CC-BY-4.0 \
+    --notes scripts/releases/nb201-shapes-notes.md
 
 # nb201-cpu: latency on this CPU at the published size (C=16, N=5, 32 px), 500 cells stratified by
 # live-op mix, batch 1 and 64, PyTorch eager and ONNX Runtime, 2 interleaved rounds (min of the rounds),

@@ -9,6 +9,7 @@ proxies agree within a relative 1e-3 (see ``benchmarks.pipeline.reverify``).
 
 from __future__ import annotations
 
+import itertools
 import json
 import shutil
 import subprocess
@@ -318,3 +319,23 @@ def test_a_journal_refuses_to_mix_proxy_revisions(tmp_path):
     journal.bind("metric:grad_sign", {k: v for k, v in card.items() if k != "revision"})
     with pytest.raises(JournalError, match="metric:grad_sign"):
         journal.bind("metric:grad_sign", card, added_fields=ProxyEvaluator.card_added_fields)
+
+
+VERSION_PAIRS = [(a, b) for a, b in itertools.pairwise(SHIPPED) if a.name == b.name]
+
+
+@pytest.mark.parametrize(
+    "older,newer", VERSION_PAIRS, ids=[f"{b.name}-{b.version}" for _, b in VERSION_PAIRS]
+)
+def test_a_newer_release_keeps_every_record_of_the_one_before(older, newer):
+    """Each shipped version holds the records of the version before it unchanged (value, status, protocol):
+    a new version adds rows, it never silently moves a published number."""
+    keys = ["arch", "task", "metric", "fidelity", "epoch", "seed", "protocol_hash"]
+    old = open_table(older.path).records
+    new = open_table(newer.path).records
+    joined = old.merge(new, on=keys, how="left", suffixes=("", "_new"), validate="one_to_one")
+    assert joined["status_new"].notna().all(), f"{newer.version} lost records of {older.version}"
+    assert (joined["status"].astype(str) == joined["status_new"].astype(str)).all()
+    ok = joined["value"].notna()
+    assert (joined.loc[ok, "value"] == joined.loc[ok, "value_new"]).all()
+    assert joined.loc[~ok, "value_new"].isna().all()
