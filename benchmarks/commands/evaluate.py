@@ -23,7 +23,12 @@ def _nested_actions(sub: argparse._SubParsersAction, command: str) -> argparse._
 
 
 def _report_arguments(p: argparse.ArgumentParser, n_boot: int) -> None:
-    p.add_argument("--table", type=Path, required=True, help="table folder with the proxy values")
+    p.add_argument(
+        "--table",
+        type=Path,
+        required=True,
+        help="table folder or shipped table name (e.g. nb201-fmnist) with the proxy values",
+    )
     p.add_argument("--target", required=True, help="ground-truth metric, e.g. val_acc")
     p.add_argument(
         "--truth", type=Path, default=None, help="another table holding the target (e.g. imported)"
@@ -64,15 +69,8 @@ def register_proxies_evaluate(sub: argparse._SubParsersAction) -> None:
         description="Spearman, Kendall tau-b and top-1/5/10%% precision of every proxy against a target metric, "
         "over unique non-degenerate arch_ids, with bootstrap 95%% intervals and the noise ceiling of the seed-combined target.",
     )
-    p.add_argument("--table", type=Path, required=True, help="table folder with the proxy values")
-    p.add_argument("--target", required=True, help="ground-truth metric, e.g. val_acc")
-    p.add_argument(
-        "--truth", type=Path, default=None, help="another table holding the target (e.g. imported)"
-    )
+    _report_arguments(p, n_boot=1000)
     p.add_argument("--task", type=name_list, default=None, help="tasks to report (default: all of the table)")
-    p.add_argument("--proxies", type=name_list, default=None, help="proxies to report (default: all)")
-    p.add_argument("--n-boot", type=int, default=1000, help="bootstrap resamples (default: 1000)")
-    p.add_argument("--out", type=Path, required=True, help="folder for the report files")
     p.set_defaults(func=_evaluate)
 
 
