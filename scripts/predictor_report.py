@@ -43,6 +43,7 @@ def _truth(out: Path) -> Path:
     folder = out / "truth"
     if (folder / "table").is_dir():
         return folder / "table"
+    out.mkdir(parents=True, exist_ok=True)
     source = SHARED / "nb201_cifar10_accuracy.parquet"
     spec = AccuracyImport(
         space="nb201",
@@ -56,12 +57,7 @@ def _truth(out: Path) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the models one by one, then gather their curves."""
-    from benchmarks.table import open_table
-    from predictors.evaluate import Candidate, evaluate
-    from predictors.protocol import EvalProtocol
-    from predictors.report import plot_curves, to_markdown, write_evaluation
-
+    """Run the models one by one, then gather their curves; bad input is one line and exit code 2."""
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--truth", type=Path, default=None, help="table with test_acc_200ep (default: import)")
@@ -72,9 +68,23 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--train-sizes", default=None, help="override (changes the protocol hash)")
     p.add_argument("--seeds", default=None, help="override (changes the protocol hash)")
     args = p.parse_args(argv)
-    args.out.mkdir(parents=True, exist_ok=True)
+    try:
+        return _run(args)
+    except (ValueError, KeyError, FileNotFoundError) as exc:  # TableError is a ValueError
+        print(f"predictor_report: error: {exc}", file=sys.stderr)
+        return 2
+
+
+def _run(args: argparse.Namespace) -> int:
+    """The evaluation of ``main``'s parsed arguments."""
+    from benchmarks.table import open_table
+    from predictors.evaluate import Candidate, evaluate
+    from predictors.protocol import EvalProtocol
+    from predictors.report import plot_curves, to_markdown, write_evaluation
+
     truth = open_table(args.truth or _truth(args.out))
     features = open_table(args.features_table) if args.features_table else None
+    args.out.mkdir(parents=True, exist_ok=True)  # only once both tables opened: bad input writes nothing
     overrides = {}
     if args.train_sizes:
         overrides["train_sizes"] = tuple(int(v) for v in args.train_sizes.split(","))

@@ -210,3 +210,23 @@ def test_zc_features_from_another_task_fit_and_predict(capsys, truth, tmp_path):
     code, text, err = call(capsys, *predict, "--arch", ALL_CONV)
     assert code == 0, err
     assert float(text.strip().splitlines()[1].split(",")[2]) > 0
+
+
+def test_predictor_report_script_refuses_bad_tables_with_one_line(tmp_path, capsys):
+    """scripts/predictor_report.py: a missing truth or features table exits 2 with one line, writing nothing."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).parents[1] / "scripts" / "predictor_report.py"
+    spec = importlib.util.spec_from_file_location("predictor_report_script", path)
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    out = tmp_path / "out"
+    for argv in (
+        ["--truth", str(tmp_path / "no-truth")],
+        ["--truth", "nb201-fmnist", "--features-table", str(tmp_path / "no-features")],
+    ):
+        assert script.main(["--out", str(out), "--models", "lightgbm:path", *argv]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and err[0].startswith("predictor_report: error:"), err
+        assert not out.exists()
