@@ -321,6 +321,28 @@ def test_a_journal_refuses_to_mix_proxy_revisions(tmp_path):
         journal.bind("metric:grad_sign", card, added_fields=ProxyEvaluator.card_added_fields)
 
 
+def test_shapes_holds_every_data_free_proxy_or_its_notes_say_why():
+    """The newest ``nb201-shapes`` has every registered image proxy whose card needs no data on all three
+    shapes for every class; each one it leaves out is named in the card's notes with its reason."""
+    from proxies.base import get_proxy, list_proxies
+
+    newest = open_table("nb201-shapes")
+    data_free = [
+        name
+        for name in list_proxies()
+        if not get_proxy(name).card.needs_data and "image" in get_proxy(name).card.inputs
+    ]
+    records = newest.records
+    held = set(records["metric"].astype(str))
+    notes = newest.manifest.get("notes", "")
+    for name in data_free:
+        if name in held:
+            counted = records[records["metric"] == name].groupby("task", observed=True)["arch_id"].nunique()
+            assert dict(counted) == dict.fromkeys(("cifar10", "cifar100", "imagenet16-120"), 6466), name
+        else:
+            assert f"`{name}`" in notes, f"{name} is neither in nb201-shapes nor named in its notes"
+
+
 VERSION_PAIRS = [(a, b) for a, b in itertools.pairwise(SHIPPED) if a.name == b.name]
 
 
