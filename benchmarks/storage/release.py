@@ -91,6 +91,11 @@ _HTML_TAG = re.compile(r"<[A-Za-z!/?]")
 """The start of an HTML tag, comment or declaration: notes are Markdown only, so the card renders safely."""
 
 
+def _has_control_characters(text: str) -> bool:
+    """Whether ``text`` holds a control character other than newline and tab (refused in card text)."""
+    return any(c < " " and c not in "\n\t" for c in text)
+
+
 def _split_by_task(records: pa.Table) -> dict[str, pa.Table]:
     if records.column("task").null_count:
         raise TableError("records without a task cannot be released (the task names the partition)")
@@ -127,11 +132,11 @@ def release(
         raise ValueError(
             f"licence {licence!r} is not an SPDX-style id such as CC-BY-4.0 (letters, digits, . + -)"
         )
-    if citation is not None and ("```" in citation or any(c < " " and c not in "\n\t" for c in citation)):
+    if citation is not None and ("```" in citation or _has_control_characters(citation)):
         raise ValueError("citation must be plain BibTeX text (no ``` fences, no control characters)")
     if notes is not None:
         notes = notes.strip()
-        if not notes or any(c < " " and c not in "\n\t" for c in notes) or _HTML_TAG.search(notes):
+        if not notes or _has_control_characters(notes) or _HTML_TAG.search(notes):
             raise ValueError("notes must be non-empty Markdown text (no control characters, no HTML tags)")
     target = Path(out) / f"{name}-{version}"
     if target.exists():
