@@ -327,11 +327,8 @@ def test_shapes_holds_every_data_free_proxy_or_its_notes_say_why():
     from proxies.base import get_proxy, list_proxies
 
     newest = open_table("nb201-shapes")
-    data_free = [
-        name
-        for name in list_proxies()
-        if not get_proxy(name).card.needs_data and "image" in get_proxy(name).card.inputs
-    ]
+    cards = [get_proxy(name).card for name in list_proxies()]
+    data_free = [card.name for card in cards if not card.needs_data and "image" in card.inputs]
     records = newest.records
     held = set(records["metric"].astype(str))
     notes = newest.manifest.get("notes", "")
